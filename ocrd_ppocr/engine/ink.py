@@ -1,0 +1,71 @@
+"""Fit line polygons to the ink they contain.
+
+DB boxes are rectangles grown by a fixed ratio; ground truth and downstream
+tools expect polygons that follow the glyphs (a page number between two thin
+dashes is a low, wide shape, not a tall box). The line's bounding box is cut
+into slices about half a line height wide, and in each slice the polygon's upper
+and lower edge are moved to the first and last row with ink.
+"""
+import cv2
+import numpy as np
+
+
+def ink_mask(image_bgr):
+    """Binary ink mask (uint8 0/1, text dark on light) of a page, by Otsu."""
+    grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+    _, mask = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return mask
+
+
+def fit_to_ink(points, mask, margin=0.04):
+    """`points` (N, 2) as a polygon hugging the ink of `mask` inside it; the
+    input polygon if it holds no ink. `margin` is a fraction of the line height
+    kept around the ink."""
+    points = np.asarray(points, dtype=np.float32)
+    height, width = mask.shape
+    x0, y0 = np.floor(points.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(points.max(axis=0)).astype(int)
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width - 1), min(y1, height - 1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return points
+    inside = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=np.uint8)
+    cv2.fillPoly(inside, [np.round(points - [x0, y0]).astype(np.int32)], 1)
+    ink = mask[y0:y1 + 1, x0:x1 + 1] & inside
+    columns = np.flatnonzero(ink.any(axis=0))
+    if len(columns) == 0:
+        return points
+    line_height = y1 - y0 + 1
+    pad = max(1, int(round(margin * line_height)))
+    left, right = columns[0], columns[-1] + 1
+    slices = max(1, int(round(2 * (right - left) / line_height)))
+    edges = np.linspace(left, right, slices + 1).round().astype(int)
+    spans = []  # (start, end, top, bottom) per slice with ink
+    centre = (ink.shape[0] - 1) / 2
+    max_gap = max(2, int(round(0.12 * line_height)))
+    for start, end in zip(edges[:-1], edges[1:]):
+        band = _central_band(ink[:, start:end].any(axis=1), centre, max_gap)
+        if band is not None:
+            spans.append([start, end, band[0] - pad, band[1] + 1 + pad])
+    for this, following in zip(spans, spans[1:]):
+        # neighbouring slices must overlap vertically, or the outline folds
+        following[2] = min(following[2], this[3] - 1)
+        following[3] = max(following[3], this[2] + 1)
+    upper = [point for start, end, top, _ in spans for point in ((start, top), (end, top))]
+    lower = [point for start, end, _, bottom in spans for point in ((start, bottom), (end, bottom))]
+    polygon = np.array(upper + lower[::-1], dtype=np.float32) + [x0, y0]
+    polygon[:, 0] = np.clip(polygon[:, 0], 0, width)
+    polygon[:, 1] = np.clip(polygon[:, 1], 0, height)
+    return polygon
+
+
+def _central_band(rows_with_ink, centre, max_gap):
+    """(first, last) row of the run of ink rows nearest to `centre`, bridging
+    gaps of up to `max_gap` rows (i-dots, umlauts) but not the wider gap to a
+    neighbouring line's descenders or ascenders; None if there is no ink."""
+    rows = np.flatnonzero(rows_with_ink)
+    if len(rows) == 0:
+        return None
+    runs = np.split(rows, np.flatnonzero(np.diff(rows) > max_gap + 1) + 1)
+    nearest = min(runs, key=lambda run: 0 if run[0] <= centre <= run[-1]
+                  else min(abs(run[0] - centre), abs(run[-1] - centre)))
+    return nearest[0], nearest[-1]

@@ -1,0 +1,250 @@
+"""From DB text boxes to whole text lines, text regions and a reading order.
+
+DB finds connected stretches of text; on justified print a wide word gap
+splits one line into fragments. OCR-D users (and every downstream recogniser)
+expect whole lines, so fragments that share a baseline and height are merged.
+A gap counts as a word gap when it is short, or when the neighbouring lines
+above or below have ink across it (word gaps don't line up from line to line,
+column gutters do), which keeps neighbouring columns apart.
+
+Lines are then grouped into regions (neighbouring lines of similar height that
+overlap horizontally) and regions are ordered by recursive XY-cuts.
+All coordinates are pixels of one image, x to the right, y down.
+"""
+from dataclasses import dataclass, field
+from typing import List
+
+import cv2
+import numpy as np
+
+from .ink import fit_to_ink
+
+
+@dataclass
+class Line:
+    points: np.ndarray  # (N, 2) polygon
+    score: float
+    parts: int = 1  # how many detector fragments it was merged from
+
+    @property
+    def box(self):
+        x0, y0 = self.points.min(axis=0)
+        x1, y1 = self.points.max(axis=0)
+        return float(x0), float(y0), float(x1), float(y1)
+
+    @property
+    def height(self):
+        return self.box[3] - self.box[1]
+
+
+@dataclass
+class Region:
+    lines: List[Line] = field(default_factory=list)
+
+    @property
+    def points(self):
+        return hull([line.points for line in self.lines])
+
+    @property
+    def box(self):
+        boxes = np.array([line.box for line in self.lines])
+        return boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()
+
+
+def hull(polygons):
+    """Convex hull of several polygons, as an (N, 2) float32 array."""
+    points = np.concatenate([np.asarray(p, dtype=np.float32) for p in polygons])
+    return cv2.convexHull(points).reshape(-1, 2)
+
+
+def _vertical_overlap(a, b):
+    overlap = min(a[3], b[3]) - max(a[1], b[1])
+    return overlap / max(min(a[3] - a[1], b[3] - b[1]), 1e-6)
+
+
+def _covered_fraction(x0, x1, intervals):
+    """Fraction of [x0, x1] covered by the union of `intervals`."""
+    if x1 <= x0:
+        return 1.0
+    covered, cursor = 0.0, x0
+    for start, end in sorted(intervals):
+        start, end = max(start, cursor), min(end, x1)
+        if end > start:
+            covered += end - start
+            cursor = end
+    return covered / (x1 - x0)
+
+
+def merge_fragments(lines, small_gap=1.2, max_gap=8.0, min_overlap=0.6, max_height_ratio=1.6):
+    """Join detector fragments of one text line into one Line.
+
+    Two fragments A (left) and B (right) are joined when they overlap
+    vertically by `min_overlap` of the smaller height, their heights differ by
+    at most `max_height_ratio`, and the gap between them is at most
+    `small_gap` heights, or at most `max_gap` heights and the lines just above
+    or below have ink across at least 60 % of it."""
+    lines = sorted(lines, key=lambda line: line.box[0])
+    boxes = [line.box for line in lines]
+    right_of = {}
+    taken = set()
+    for i, a in enumerate(boxes):
+        height_a = a[3] - a[1]
+        best = None
+        for j in range(i + 1, len(boxes)):
+            b = boxes[j]
+            if j in taken or b[0] < a[2] - 0.5 * height_a:
+                continue
+            height_b = b[3] - b[1]
+            if _vertical_overlap(a, b) < min_overlap:
+                continue
+            if max(height_a, height_b) > max_height_ratio * min(height_a, height_b):
+                continue
+            gap = b[0] - a[2]
+            if best is None or gap < best[0]:
+                best = (gap, j)
+        if best is None:
+            continue
+        gap, j = best
+        height = max(height_a, boxes[j][3] - boxes[j][1])
+        if gap > max_gap * height:
+            continue
+        if gap > small_gap * height and not _gap_spanned(i, j, boxes, height):
+            continue
+        right_of[i] = j
+        taken.add(j)
+    merged = []
+    for i in range(len(lines)):
+        if i in taken:
+            continue
+        chain = [i]
+        while chain[-1] in right_of:
+            chain.append(right_of[chain[-1]])
+        parts = [lines[k] for k in chain]
+        if len(parts) == 1:
+            merged.append(parts[0])
+            continue
+        merged.append(Line(hull([p.points for p in parts]),
+                           float(np.mean([p.score for p in parts])),
+                           sum(p.parts for p in parts)))
+    return merged
+
+
+def _gap_spanned(i, j, boxes, height):
+    """True if a line just above or just below has ink across the gap between
+    boxes i and j (so the gap is a word gap, not a column gutter)."""
+    a, b = boxes[i], boxes[j]
+    x0, x1 = a[2], b[0]
+    top, bottom = min(a[1], b[1]), max(a[3], b[3])
+    above, below = [], []
+    for k, c in enumerate(boxes):
+        if k in (i, j) or c[2] <= x0 or c[0] >= x1:
+            continue
+        centre = (c[1] + c[3]) / 2
+        if top - 1.8 * height <= centre < top:
+            above.append((c[0], c[2]))
+        elif bottom < centre <= bottom + 1.8 * height:
+            below.append((c[0], c[2]))
+    return max(_covered_fraction(x0, x1, above), _covered_fraction(x0, x1, below)) >= 0.6
+
+
+def group_regions(lines, max_gap=1.5, min_overlap=0.3, max_height_ratio=1.5):
+    """Group lines into regions: a line joins the region whose last line lies
+    just above it (vertical gap at most `max_gap` line heights), overlaps it
+    horizontally by `min_overlap` of the narrower one, and has a similar height."""
+    regions = []
+    for line in sorted(lines, key=lambda l: (l.box[1] + l.box[3]) / 2):
+        x0, y0, x1, y1 = line.box
+        best = None
+        for region in regions:
+            last = region.lines[-1].box
+            height = min(y1 - y0, last[3] - last[1])
+            if max(y1 - y0, last[3] - last[1]) > max_height_ratio * max(height, 1e-6):
+                continue
+            gap = y0 - last[3]
+            if gap > max_gap * height or y0 < (last[1] + last[3]) / 2:
+                continue
+            overlap = min(x1, last[2]) - max(x0, last[0])
+            if overlap < min_overlap * min(x1 - x0, last[2] - last[0]):
+                continue
+            if _starts_paragraph(line.box, region, height):
+                continue
+            if best is None or gap < best[0]:
+                best = (gap, region)
+        if best is None:
+            regions.append(Region([line]))
+        else:
+            best[1].lines.append(line)
+    return regions
+
+
+def _starts_paragraph(box, region, height):
+    """A line opens a new paragraph below `region` when the line before it
+    stops well short of the region's right edge, or when it is indented
+    while still reaching the right edge (a centred short line is not)."""
+    left, _, right, _ = region.box
+    last = region.lines[-1].box
+    if last[2] < max(right, box[2]) - 3 * height:
+        return True
+    return box[0] - left > 1.0 * height and box[2] > right - 1.0 * height
+
+
+def reading_order(boxes):
+    """Indices of `boxes` (x0, y0, x1, y1) in reading order by recursive XY-cut:
+    split at horizontal white stripes first (top to bottom), then at vertical
+    ones (left to right)."""
+    return _xy_cut(list(range(len(boxes))), boxes, horizontal=True, tried_other=False)
+
+
+def _xy_cut(indices, boxes, horizontal, tried_other):
+    if len(indices) <= 1:
+        return indices
+    lo, hi = (1, 3) if horizontal else (0, 2)
+    spans = sorted(indices, key=lambda k: boxes[k][lo])
+    groups, current, reach = [], [spans[0]], boxes[spans[0]][hi]
+    for k in spans[1:]:
+        if boxes[k][lo] >= reach:
+            groups.append(current)
+            current = []
+        current.append(k)
+        reach = max(reach, boxes[k][hi])
+    groups.append(current)
+    if len(groups) == 1:
+        if tried_other:
+            # no clean cut either way: fall back to top-to-bottom, left-to-right
+            return sorted(indices, key=lambda k: (boxes[k][1], boxes[k][0]))
+        return _xy_cut(indices, boxes, not horizontal, True)
+    order = []
+    for group in groups:
+        order.extend(_xy_cut(group, boxes, not horizontal, False))
+    return order
+
+
+def drop_specks(lines, ratio=0.5):
+    """Drop detections smaller than `ratio` of the median line height in both
+    directions: dust and noise, not text the recogniser could read."""
+    if len(lines) < 3:
+        return lines
+    median = float(np.median([line.height for line in lines]))
+    return [line for line in lines
+            if line.height >= ratio * median or line.box[2] - line.box[0] >= ratio * median]
+
+
+def clean_lines(lines, merge=True, ink=None):
+    """Merge fragments, fit them to the `ink` mask (if given), drop specks;
+    returned top to bottom."""
+    if merge:
+        lines = merge_fragments(lines)
+    if ink is not None:
+        lines = [Line(fit_to_ink(line.points, ink), line.score, line.parts) for line in lines]
+    return sorted(drop_specks(lines), key=lambda l: (l.box[1] + l.box[3]) / 2)
+
+
+def layout(lines, merge=True, ink=None):
+    """Clean the detected lines, group them into regions, and order regions
+    and their lines."""
+    regions = group_regions(clean_lines(lines, merge, ink))
+    order = reading_order([region.box for region in regions])
+    regions = [regions[k] for k in order]
+    for region in regions:
+        region.lines.sort(key=lambda l: (l.box[1] + l.box[3]) / 2)
+    return regions

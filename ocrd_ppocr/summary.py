@@ -1,0 +1,31 @@
+"""Print what a processor wrote into a fileGrp: `python -m ocrd_ppocr.summary WS GRP`."""
+import sys
+from pathlib import Path
+
+from ocrd import Resolver
+from ocrd_models.ocrd_page import parse
+
+
+def summarise(workspace_dir, file_grp):
+    workspace = Resolver().workspace_from_url(str(Path(workspace_dir, 'mets.xml')))
+    files = list(workspace.mets.find_files(fileGrp=file_grp, mimetype='application/vnd.prima.page+xml'))
+    totals = {'regions': 0, 'lines': 0, 'words': 0, 'characters': 0}
+    for ocrd_file in files:
+        page = parse(str(Path(workspace_dir, ocrd_file.local_filename)), silence=True).get_Page()
+        regions = page.get_AllRegions(classes=['Text'])
+        lines = [line for region in regions for line in region.get_TextLine()]
+        words = [word for line in lines for word in line.get_Word()]
+        text = '\n'.join(line.get_TextEquiv()[0].Unicode for line in lines if line.get_TextEquiv())
+        totals['regions'] += len(regions)
+        totals['lines'] += len(lines)
+        totals['words'] += len(words)
+        totals['characters'] += len(text)
+        print(f'{ocrd_file.pageId}: {len(regions)} regions, {len(lines)} lines, {len(words)} words'
+              + (f'; first line: {text.splitlines()[0]!r}' if text else ''))
+    print(f'{len(files)} pages in {Path(workspace_dir).resolve()}/{file_grp}: '
+          + ', '.join(f'{count} {name}' for name, count in totals.items()))
+    return totals
+
+
+if __name__ == '__main__':
+    summarise(*sys.argv[1:3])

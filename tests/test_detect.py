@@ -1,0 +1,242 @@
+"""ocrd-ppocr-detect on real pages with line ground truth (bebel_frau_1879,
+kant_aufklaerung_1784), through the real CLI and the real PP-OCR weights."""
+import json
+
+import numpy as np
+import pytest
+from ocrd_models.ocrd_page import parse
+from PIL import Image
+
+from conftest import BEBEL, KANT, make_workspace, model_path, output_pages, run
+from scoring import hmean, match, page_polygons
+
+from ocrd_ppocr.engine.detect import DetectorOptions, TextDetector, resize_shape
+from ocrd_ppocr.engine.ink import ink_mask
+from ocrd_ppocr.engine.layout import Line, layout, merge_fragments
+from ocrd_ppocr.engine.session import ModelError, choose_providers, load_session
+
+
+@pytest.mark.parametrize('pages', [BEBEL, KANT], ids=['bebel', 'kant'])
+def test_line_detection_matches_ground_truth(bebel_kant_segmented, pages):
+    outputs = output_pages(bebel_kant_segmented, 'OCR-D-SEG')
+    total = [0, 0, 0]
+    for page_id, _, gt in pages:
+        gt_lines = page_polygons(gt)
+        out_lines = page_polygons(outputs[page_id])
+        matched = match(gt_lines, out_lines)
+        page_h = hmean(matched, len(gt_lines), len(out_lines))
+        assert page_h >= 0.9, f'{page_id}: Hmean {page_h:.3f} ({matched}/{len(gt_lines)} GT lines, {len(out_lines)} found)'
+        total = [t + n for t, n in zip(total, (matched, len(gt_lines), len(out_lines)))]
+    assert hmean(*total) >= 0.95, f'pooled Hmean {hmean(*total):.3f} from {total}'
+
+
+def test_output_is_valid_page_with_regions_order_and_metadata(bebel_kant_segmented):
+    run(['ocrd', 'workspace', 'validate', '-q', 'OCR-D-SEG', '-s', 'pixel_density'], cwd=bebel_kant_segmented)
+    for page_id, path in output_pages(bebel_kant_segmented, 'OCR-D-SEG').items():
+        pcgts = parse(str(path), silence=True)
+        page = pcgts.get_Page()
+        regions = page.get_TextRegion()
+        assert regions, page_id
+        refs = [ref.regionRef for ref in page.get_ReadingOrder().get_OrderedGroup().get_RegionRefIndexed()]
+        assert sorted(refs) == sorted(r.id for r in regions)
+        for region in regions:
+            for line in region.get_TextLine():
+                assert 0 < line.get_Coords().conf <= 1
+        items = [item for item in pcgts.get_Metadata().get_MetadataItem()
+                 if item.get_value() == 'ocrd-ppocr-detect']
+        assert items, 'no MetadataItem for the processing step'
+        labels = {label.type_: label.value for labels in items[0].get_Labels() for label in labels.get_Label()}
+        assert labels['model'] == 'PP-OCRv6_det_tiny.onnx'
+
+
+def test_lines_in_reading_order_on_bebel(bebel_kant_segmented):
+    """Lines run top to bottom on a single-column page."""
+    page = parse(str(output_pages(bebel_kant_segmented, 'OCR-D-SEG')['PHYS_0176']), silence=True).get_Page()
+    order = [ref.regionRef for ref in page.get_ReadingOrder().get_OrderedGroup().get_RegionRefIndexed()]
+    regions = {r.id: r for r in page.get_TextRegion()}
+    tops = [min(p[1] for p in page_polygons_of(line)) for rid in order for line in regions[rid].get_TextLine()]
+    assert tops == sorted(tops)
+
+
+def page_polygons_of(segment):
+    return [tuple(map(int, p.split(','))) for p in segment.get_Coords().points.split()]
+
+
+def test_fragments_are_merged_into_whole_lines():
+    """A justified line split by DB at word gaps comes out as one line spanning the text width."""
+    detector = TextDetector(model_path('PP-OCRv5_det_mobile.onnx'))
+    image = np.asarray(Image.open(BEBEL[2][1]).convert('RGB'))[:, :, ::-1].copy()
+    raw = [Line(d.points, d.score) for d in detector.detect(image).detections]
+    merged = merge_fragments(raw)
+    assert len(merged) < len(raw)
+    widths = sorted(line.box[2] - line.box[0] for line in merged)
+    # most lines of this page are full-width justified lines of about 2540 px
+    assert np.median(widths) > 2300
+
+
+def test_cropped_and_rotated_page(tmp_path):
+    """Page image turned by 90 degrees (PAGE @orientation) and cropped (Border):
+    polygons come back in the coordinates of the original, rotated image."""
+    page_id, image_path, gt_path = BEBEL[3]
+    upright = Image.open(image_path).convert('L')
+    width = upright.width
+    turned = Image.fromarray(np.rot90(np.asarray(upright), k=1))  # content turned counter-clockwise
+    directory = make_workspace(tmp_path, [(page_id, _save(turned, tmp_path / 'turned.png'), None)])
+    gt_lines = [[(y, width - 1 - x) for x, y in polygon] for polygon in page_polygons(gt_path)]
+    xs = [x for p in gt_lines for x, _ in p]
+    ys = [y for p in gt_lines for _, y in p]
+    border = (min(xs) - 40, min(ys) - 40, max(xs) + 40, max(ys) + 40)
+    pcgts_xml = f'''<?xml version="1.0" encoding="UTF-8"?>
+<PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15">
+  <Metadata><Creator>test</Creator><Created>2024-01-01T00:00:00</Created><LastChange>2024-01-01T00:00:00</LastChange></Metadata>
+  <Page imageFilename="OCR-D-IMG/OCR-D-IMG_0186.png" imageWidth="{turned.width}" imageHeight="{turned.height}" orientation="90">
+    <Border><Coords points="{border[0]},{border[1]} {border[2]},{border[1]} {border[2]},{border[3]} {border[0]},{border[3]}"/></Border>
+  </Page>
+</PcGts>'''
+    (directory / 'OCR-D-CROP').mkdir()
+    (directory / 'OCR-D-CROP' / 'OCR-D-CROP_0186.xml').write_text(pcgts_xml)
+    run(['ocrd', 'workspace', 'add', '-G', 'OCR-D-CROP', '-i', 'OCR-D-CROP_0186', '-g', page_id,
+         '-m', 'application/vnd.prima.page+xml', 'OCR-D-CROP/OCR-D-CROP_0186.xml'], cwd=directory)
+    run(['ocrd-ppocr-detect', '-I', 'OCR-D-CROP', '-O', 'OCR-D-SEG'], cwd=directory)
+    out_lines = page_polygons(output_pages(directory, 'OCR-D-SEG')[page_id])
+    matched = match(gt_lines, out_lines)
+    assert matched >= len(gt_lines) - 1, f'{matched} of {len(gt_lines)} lines found in original coordinates'
+    for polygon in out_lines:  # inside the Border, in the turned image's frame
+        assert all(border[0] - 1 <= x <= border[2] + 1 and border[1] - 1 <= y <= border[3] + 1
+                   for x, y in polygon)
+
+
+def _save(image, path):
+    image.save(path)
+    return path
+
+
+def test_region_level_finds_lines_inside_existing_regions(tmp_path):
+    directory = make_workspace(tmp_path, BEBEL[2:3])
+    run(['ocrd-ppocr-detect', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-SEG', '-P', 'level', 'region',
+         '-P', 'overwrite_segments', 'true'], cwd=directory)
+    page_id, _, gt = BEBEL[2]
+    page = parse(str(output_pages(directory, 'OCR-D-SEG')[page_id]), silence=True).get_Page()
+    gt_page = parse(str(gt), silence=True).get_Page()
+    assert [r.id for r in page.get_TextRegion()] == [r.id for r in gt_page.get_TextRegion()]
+    for region in page.get_TextRegion():  # every new line lies in its region
+        region_box = page_polygons_of(region)
+        for line in region.get_TextLine():
+            assert line.id.startswith(region.id)
+            assert min(x for x, _ in page_polygons_of(line)) >= min(x for x, _ in region_box)
+    out_lines = page_polygons(output_pages(directory, 'OCR-D-SEG')[page_id])
+    gt_lines = page_polygons(gt)
+    assert hmean(match(gt_lines, out_lines), len(gt_lines), len(out_lines)) >= 0.9
+
+
+def test_existing_regions_kept_without_overwrite(tmp_path):
+    directory = make_workspace(tmp_path, BEBEL[3:])
+    result = run(['ocrd-ppocr-detect', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-SEG'], cwd=directory)
+    assert 'left unchanged' in result.stderr
+    page_id, _, gt = BEBEL[3]
+    assert page_polygons(output_pages(directory, 'OCR-D-SEG')[page_id]) == page_polygons(gt)
+
+
+def test_overlay_in_second_file_group(tmp_path):
+    directory = make_workspace(tmp_path, BEBEL[3:])
+    run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-SEG,OCR-D-OVERLAY'], cwd=directory)
+    overlays = sorted((directory / 'OCR-D-OVERLAY').glob('*.png'))
+    assert len(overlays) == 1
+    picture = np.asarray(Image.open(overlays[0]).convert('RGB'))
+    red = (picture[:, :, 0] > 200) & (picture[:, :, 1] < 60) & (picture[:, :, 2] < 60)
+    assert red.sum() > 1000  # line outlines drawn
+
+
+# -- engine -------------------------------------------------------------------
+
+def test_resize_rules_follow_paddleocr():
+    assert resize_shape(4660, 3068, DetectorOptions(limit_side_len=1600, limit_type='max')) == (1600, 1056)
+    assert resize_shape(4660, 3068, DetectorOptions()) == (2048, 1344)
+    assert resize_shape(100, 200, DetectorOptions(limit_side_len=736, limit_type='min')) == (736, 1472)
+    assert resize_shape(100, 2000, DetectorOptions(limit_side_len=736, limit_type='min', max_side_len=4000)) == (192, 4000)
+    assert resize_shape(10, 10, DetectorOptions()) == (32, 32)
+
+
+@pytest.mark.parametrize('name', ['PP-OCRv3_det_mobile.onnx', 'PP-OCRv4_det_mobile.onnx', 'PP-OCRv5_det_mobile.onnx',
+                                  'PP-OCRv6_det_small.onnx', 'PP-OCRv6_det_tiny.onnx'])
+def test_every_detector_finds_the_lines_of_a_page(name):
+    detector = TextDetector(model_path(name))
+    page_id, image_path, gt = BEBEL[3]
+    image = np.asarray(Image.open(image_path).convert('RGB'))[:, :, ::-1].copy()
+    lines = [line for region in layout([Line(d.points, d.score) for d in detector.detect(image).detections],
+                                       ink=ink_mask(image))
+             for line in region.lines]
+    gt_lines = page_polygons(gt)
+    assert match(gt_lines, [l.points.tolist() for l in lines]) >= len(gt_lines) - 2
+
+
+@pytest.mark.parametrize('box_type', ['quad', 'poly'])
+def test_boxes_are_clipped_to_the_image(box_type):
+    detector = TextDetector(model_path('PP-OCRv5_det_mobile.onnx'), DetectorOptions(box_type=box_type, unclip_ratio=3.0))
+    image = np.asarray(Image.open(BEBEL[3][1]).convert('RGB'))[:, :, ::-1].copy()
+    detections = detector.detect(image).detections
+    assert detections
+    for detection in detections:
+        assert detection.points[:, 0].min() >= 0 and detection.points[:, 0].max() <= image.shape[1]
+        assert detection.points[:, 1].min() >= 0 and detection.points[:, 1].max() <= image.shape[0]
+
+
+def test_sessions_are_built_once_per_model():
+    path = model_path('PP-OCRv5_det_mobile.onnx')
+    assert load_session(path) is load_session(path)
+    assert load_session(path, threads=1) is not load_session(path)
+
+
+def test_provider_choice():
+    assert choose_providers('cpu', ['CPUExecutionProvider']) == ['CPUExecutionProvider']
+    assert choose_providers('cuda', ['CUDAExecutionProvider', 'CPUExecutionProvider']) == \
+        ['CUDAExecutionProvider', 'CPUExecutionProvider']
+    with pytest.raises(ModelError, match='onnxruntime-gpu'):
+        choose_providers('cuda', ['CPUExecutionProvider'])
+
+
+def test_recognition_model_is_not_a_detector():
+    with pytest.raises(ModelError, match='not a text detection model'):
+        TextDetector(model_path('PP-OCRv5_rec_mobile.onnx', 'ocrd-ppocr-recognize'))
+
+
+def test_ocrd_tool_json_is_valid():
+    result = run(['ocrd', 'ocrd-tool', 'ocrd-tool.json', 'validate'], cwd=_repo())
+    assert '<report valid="true">' in result.stdout
+
+
+def _repo():
+    from pathlib import Path
+    return Path(__file__).parent.parent
+
+
+def test_dump_json_and_module_dir(tmp_path):
+    tool = json.loads(run(['ocrd-ppocr-detect', '--dump-json'], cwd=tmp_path).stdout)
+    assert tool['executable'] == 'ocrd-ppocr-detect'
+    assert {r['name'] for r in tool['resources']} >= {'PP-OCRv5_det_mobile.onnx', 'PP-OCRv3_det_mobile.onnx'}
+    module_dir = run(['ocrd-ppocr-detect', '--dump-module-dir'], cwd=tmp_path).stdout.strip()
+    assert (_repo() / 'ocrd_ppocr').resolve() == __import__('pathlib').Path(module_dir).resolve()
+    assert 'limit_side_len' in run(['ocrd-ppocr-detect', '--help'], cwd=tmp_path).stdout
+
+
+def test_list_and_show_resources(tmp_path):
+    listed = run(['ocrd-ppocr-detect', '--list-resources'], cwd=tmp_path).stdout.split()
+    assert 'PP-OCRv5_det_mobile.onnx' in listed
+    shown = run(['ocrd-ppocr-detect', '--show-resource', 'PP-OCRv3_det_mobile.onnx'], cwd=tmp_path, text=False)
+    with open(model_path('PP-OCRv3_det_mobile.onnx'), 'rb') as fobj:
+        assert shown.stdout == fobj.read()
+    resolved = run(['ocrd-ppocr-detect', '--resolve-resource', 'PP-OCRv3_det_mobile.onnx'], cwd=tmp_path)
+    assert resolved.stdout.strip() == model_path('PP-OCRv3_det_mobile.onnx')
+
+
+def test_page_selection_overwrite_and_model_path(tmp_path):
+    directory = make_workspace(tmp_path, BEBEL[2:4])
+    run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-SEG', '-g', 'PHYS_0186'], cwd=directory)
+    assert set(output_pages(directory, 'OCR-D-SEG')) == {'PHYS_0186'}
+    again = run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-SEG', '-g', 'PHYS_0186'],
+                cwd=directory, check=False)
+    assert again.returncode != 0 and 'OCR-D-SEG' in again.stderr
+    run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-SEG', '--overwrite',
+         '-P', 'model', model_path('PP-OCRv5_det_mobile.onnx')], cwd=directory)
+    assert set(output_pages(directory, 'OCR-D-SEG')) == {'PHYS_0176', 'PHYS_0186'}
+    run(['ocrd', 'workspace', 'validate', '-q', 'OCR-D-SEG', '-s', 'pixel_density'], cwd=directory)
