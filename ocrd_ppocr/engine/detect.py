@@ -34,6 +34,11 @@ class DetectorOptions:
     score_mode: str = 'fast'  # 'fast': score on the bounding box; 'slow': on the contour
     box_type: str = 'quad'  # 'quad': minimum-area rectangles; 'poly': contour polygons
     min_size: int = 3
+    # Huge pages (a 15000x10000 scan) shrunk to limit_side_len lose their text:
+    # below this shrink factor the page is instead scaled by `tile_scale` and
+    # the network runs on tiles of limit_side_len, their maps stitched together.
+    tile_below_scale: float = 0.33
+    tile_scale: float = 0.5
 
 
 @dataclass
@@ -94,10 +99,34 @@ class TextDetector:
 
     def probability_map(self, image_bgr):
         """Run the network; returns the map at input resolution and its shape."""
-        shape = resize_shape(image_bgr.shape[0], image_bgr.shape[1], self.options)
-        blob = normalise(image_bgr, shape)
-        pred = self.session.run(None, {self.input_name: blob})[0]
-        return pred[0, 0], shape
+        height, width = image_bgr.shape[:2]
+        shape = resize_shape(height, width, self.options)
+        if self.options.tile_below_scale and shape[0] / height < self.options.tile_below_scale:
+            return self._tiled_map(image_bgr)
+        return self._run(normalise(image_bgr, shape)), shape
+
+    def _run(self, blob):
+        return self.session.run(None, {self.input_name: blob})[0][0, 0]
+
+    def _tiled_map(self, image_bgr):
+        """The map of a huge image: scaled by tile_scale, cut into overlapping
+        tiles of limit_side_len, each run alone, maps pasted by maximum."""
+        height, width = image_bgr.shape[:2]
+        shape = (max(32, int(height * self.options.tile_scale)), max(32, int(width * self.options.tile_scale)))
+        scaled = cv2.resize(image_bgr, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+        tile = max(32, self.options.limit_side_len // 32 * 32)
+        step = tile - tile // 8
+        pred = np.zeros(shape, dtype=np.float32)
+        for y in range(0, max(shape[0] - tile // 8, 1), step):
+            for x in range(0, max(shape[1] - tile // 8, 1), step):
+                window = scaled[y:y + tile, x:x + tile]
+                h, w = window.shape[:2]
+                padded = np.full((-(-h // 32) * 32, -(-w // 32) * 32, 3), 255, dtype=np.uint8)
+                padded[:h, :w] = window
+                blob = (padded.astype(np.float32) - MEAN) / STD
+                part = self._run(blob.transpose(2, 0, 1)[np.newaxis])[:h, :w]
+                np.maximum(pred[y:y + h, x:x + w], part, out=pred[y:y + h, x:x + w])
+        return pred, shape
 
     def detect(self, image_bgr):
         """Text boxes of a uint8 BGR image, in that image's pixel coordinates."""

@@ -101,15 +101,23 @@ class PpocrProcessor(Processor):
         honour OCRD_MISSING_OUTPUT (SKIP: no output, COPY: copy input, ABORT)."""
         try:
             return super().process_page_file(*input_files)
-        except (PageInputError, XMLSyntaxError) as err:
+        except (PageInputError, XMLSyntaxError, OSError) as err:
+            # OSError: core could not open the input image to build a PAGE for it
             page_id = next(f.pageId for f in input_files if f is not None)
-            message = str(err) if isinstance(err, PageInputError) else \
-                f'malformed PAGE-XML for page {page_id}: {_short(err)}'
+            if isinstance(err, XMLSyntaxError):
+                message = f'malformed PAGE-XML for page {page_id}: {_short(err)}'
+            elif isinstance(err, OSError):
+                message = f'cannot read the input of page {page_id}: {_short(err)}'
+            else:
+                message = str(err)
             if config.OCRD_MISSING_OUTPUT == 'ABORT':
                 raise PageInputError(message) from None
             self.logger.error(message + f' (OCRD_MISSING_OUTPUT={config.OCRD_MISSING_OUTPUT})')
-            if config.OCRD_MISSING_OUTPUT == 'COPY' and not isinstance(err, XMLSyntaxError):
-                self._copy_page_file(input_files[0])
+            if config.OCRD_MISSING_OUTPUT == 'COPY':
+                try:
+                    self._copy_page_file(input_files[0])
+                except (OSError, XMLSyntaxError):
+                    self.logger.error(f'page {page_id}: its input cannot be copied either, no output')
 
 
 def _short(err):
