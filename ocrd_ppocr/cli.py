@@ -31,3 +31,10 @@ def run(processor_class, executable, **kwargs):
 def ocrd_ppocr_detect(*args, **kwargs):
     from .processors.detect import DetectProcessor
     run(DetectProcessor, 'ocrd-ppocr-detect', **kwargs)
+
+
+@click.command()
+@ocrd_cli_options
+def ocrd_ppocr_recognize(*args, **kwargs):
+    from .processors.recognize import RecognizeProcessor
+    run(RecognizeProcessor, 'ocrd-ppocr-recognize', **kwargs)

@@ -78,42 +78,11 @@ class DetectProcessor(PpocrProcessor):
             self.logger.info('page %s: removing %d existing text regions', page_id, len(existing))
             page.set_TextRegion([])
             page.set_ReadingOrder(None)
-        result = self.detector.detect(image.bgr)
-        regions = layout([Line(d.points, d.score) for d in result.detections],
-                         merge=self.parameter['merge_lines'], ink=self.ink(image))
-        width, height = page.get_imageWidth(), page.get_imageHeight()
-        group = OrderedGroupType(id=f'{page_id}_ro' if page_id else 'ro')
-        drawn = []
-        for region in regions:
-            lines = []
-            for line in region.lines:
-                polygon = to_page_polygon(line.points, image.coords, width, height)
-                if polygon is not None:
-                    lines.append((polygon, line.score))
-                    drawn.append(line.points)
-            if not lines:
-                continue
-            index = len(group.get_RegionRefIndexed())
-            region_id = f'region{index + 1:04d}'
-            hull = cv2.convexHull(np.concatenate([p for p, _ in lines]).astype(np.int32)).reshape(-1, 2)
-            text_region = TextRegionType(
-                id=region_id, type_='paragraph',
-                Coords=CoordsType(points=points_string(hull),
-                                  conf=round(float(np.mean([s for _, s in lines])), 4)))
-            for number, (polygon, score) in enumerate(lines, 1):
-                text_region.add_TextLine(TextLineType(
-                    id=f'{region_id}_line{number:04d}',
-                    Coords=CoordsType(points=points_string(polygon), conf=round(score, 4))))
-            page.add_TextRegion(text_region)
-            group.add_RegionRefIndexed(RegionRefIndexedType(index=index, regionRef=region_id))
-        if group.get_RegionRefIndexed():
-            page.set_ReadingOrder(ReadingOrderType(OrderedGroup=group))
-        self.logger.info('page %s: %d lines in %d regions', page_id,
-                         len(drawn), len(group.get_RegionRefIndexed()))
+        drawn, region_count = segment_page(page, page_id, image, self.detector,
+                                           merge=self.parameter['merge_lines'],
+                                           fit=self.parameter['fit_to_ink'])
+        self.logger.info('page %s: %d lines in %d regions', page_id, len(drawn), region_count)
         return drawn
-
-    def ink(self, image):
-        return ink_mask(image.bgr) if self.parameter['fit_to_ink'] else None
 
     def _segment_regions(self, page, page_id, page_image):
         regions = page.get_AllRegions(classes=['Text'])
@@ -132,7 +101,8 @@ class DetectProcessor(PpocrProcessor):
                 self.logger.warning('region %s on page %s has no pixels', region.id, page_id)
                 continue
             lines = clean_lines([Line(d.points, d.score) for d in self.detector.detect(image.bgr).detections],
-                                merge=self.parameter['merge_lines'], ink=self.ink(image))
+                                merge=self.parameter['merge_lines'],
+                                ink=ink_mask(image.bgr) if self.parameter['fit_to_ink'] else None)
             parent = polygon_from_points(region.get_Coords().points)
             for line in lines:
                 polygon = to_page_polygon(line.points, image.coords, width, height, parent_points=parent)
@@ -143,6 +113,43 @@ class DetectProcessor(PpocrProcessor):
                     Coords=CoordsType(points=points_string(polygon), conf=round(line.score, 4))))
                 drawn.append(transform_coordinates(polygon, page_image.coords['transform']))
         return drawn
+
+
+def segment_page(page, page_id, image, detector, merge=True, fit=True):
+    """Detect the lines of a page image (a SegmentImage) and add them to `page`
+    as TextRegions with TextLines and a ReadingOrder. Returns the line
+    polygons in image pixels (for overlays) and the number of regions."""
+    result = detector.detect(image.bgr)
+    regions = layout([Line(d.points, d.score) for d in result.detections],
+                     merge=merge, ink=ink_mask(image.bgr) if fit else None)
+    width, height = page.get_imageWidth(), page.get_imageHeight()
+    group = OrderedGroupType(id=f'{page_id}_ro' if page_id else 'ro')
+    drawn = []
+    for region in regions:
+        lines = []
+        for line in region.lines:
+            polygon = to_page_polygon(line.points, image.coords, width, height)
+            if polygon is not None:
+                lines.append((polygon, line.score))
+                drawn.append(line.points)
+        if not lines:
+            continue
+        index = len(group.get_RegionRefIndexed())
+        region_id = f'region{index + 1:04d}'
+        hull = cv2.convexHull(np.concatenate([p for p, _ in lines]).astype(np.int32)).reshape(-1, 2)
+        text_region = TextRegionType(
+            id=region_id, type_='paragraph',
+            Coords=CoordsType(points=points_string(hull),
+                              conf=round(float(np.mean([s for _, s in lines])), 4)))
+        for number, (polygon, score) in enumerate(lines, 1):
+            text_region.add_TextLine(TextLineType(
+                id=f'{region_id}_line{number:04d}',
+                Coords=CoordsType(points=points_string(polygon), conf=round(score, 4))))
+        page.add_TextRegion(text_region)
+        group.add_RegionRefIndexed(RegionRefIndexedType(index=index, regionRef=region_id))
+    if group.get_RegionRefIndexed():
+        page.set_ReadingOrder(ReadingOrderType(OrderedGroup=group))
+    return drawn, len(group.get_RegionRefIndexed())
 
 
 def draw_overlay(image, polygons, max_side=2000):

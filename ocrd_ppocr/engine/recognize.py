@@ -1,0 +1,261 @@
+"""CTC text-line recognition (PP-OCRv4/v5/v6 recognisers).
+
+Behaviour follows PaddleOCR's TextRecognizer and CTCLabelDecode: each crop is
+resized to height 48 keeping its aspect ratio, normalised to [-1, 1] and
+padded on the right with zeros to the widest crop of its batch (at least 320,
+PaddleOCR's base width); the network emits, per frame, a softmax over
+blank + dictionary + space; greedy decoding takes the best class per frame,
+collapses repeats and drops blanks. Each character keeps the span of the frames
+that produced it, mapped back to crop pixels, its confidence (the probability
+at its first frame, as PaddleOCR) and the top-k classes there.
+
+Very long lines (beyond `max_width` pixels at height 48, where the cost per
+pixel starts to grow) are cut at blank columns, between words where
+possible, into pieces that are read separately and joined again.
+"""
+import math
+from dataclasses import dataclass, field
+from typing import List, Tuple
+
+import cv2
+import numpy as np
+
+from .session import ModelError, load_session, model_metadata
+
+HEIGHT = 48
+MIN_WIDTH = 320  # PaddleOCR's rec_image_shape width: narrower batches are padded to it
+# Batch size: CPU seconds per line (1 thread, so that the other load on the
+# shared 2-core x86 test machine does not blur it; onnxruntime 1.32), page
+# bebel 0146, 50 GT line crops sorted by width, batch 1 / 2 / 4 / 8:
+#   PP-OCRv4 mobile 0.089 / 0.093 / 0.124 / 0.134
+#   PP-OCRv5 mobile 0.134 / 0.150 / 0.165 / 0.179
+#   PP-OCRv6 small  0.147 / 0.146 / 0.152 / 0.156
+# Wall time with 2 threads (best of 3, machine busy with other jobs) was
+# 0.190 / 0.117 / 0.149 / 0.126 s, too noisy (+-50 %) to overrule that:
+# bigger batches only add padding.
+BATCH_SIZE = 1
+# Longest input (pixels at height 48) read in one piece. Reading 1-12 bebel
+# lines glued side by side (1300-14400 px), CER of v4/v5/v6-small did not
+# grow with width (v5: 0.33 % at 1300 px, 0.71 % at 14400 px unsplit, 0.65 %
+# cut at 2400), but CPU time per pixel does beyond ~2400 px (v5: 128 ms per
+# 1000 px at 2400, 152 at 4800, 166 at 14400). So 2400 (ratio 50): a cheap
+# safety net that real page lines (ratio 25-40 at 600 dpi) rarely reach.
+MAX_WIDTH = 2400
+# A cut in a blank run at least this fraction of the line's ink height wide is
+# a word gap (joined with a space). On the bebel lines, gaps between letters
+# are at most 0.22 and gaps between words at least 0.28 (after a comma).
+WORD_GAP = 0.25
+
+
+@dataclass
+class CharResult:
+    char: str
+    conf: float
+    x0: float  # horizontal span in crop pixels
+    x1: float
+    alternatives: List[Tuple[str, float]] = field(default_factory=list)  # top-k (char, prob)
+
+
+@dataclass
+class LineResult:
+    text: str
+    confidence: float  # mean of the character confidences (0 for an empty line)
+    chars: List[CharResult] = field(default_factory=list)
+
+
+def read_dictionary(path):
+    """One character per line, as PaddleOCR reads it (a line may be a space)."""
+    with open(path, encoding='utf-8') as file:
+        lines = file.read().split('\n')
+    if lines and lines[-1] == '':
+        lines.pop()
+    return [line.rstrip('\r') for line in lines]
+
+
+def _classes(session):
+    """The number of output classes, running a dummy line if the model leaves it symbolic."""
+    count = session.get_outputs()[0].shape[2]
+    if isinstance(count, int):
+        return count
+    dummy = np.zeros((1, 3, HEIGHT, MIN_WIDTH), dtype=np.float32)
+    return session.run(None, {session.get_inputs()[0].name: dummy})[0].shape[2]
+
+
+def input_width(height, width):
+    """Width (pixels) of a crop of `height` x `width` resized to height 48."""
+    return max(1, int(math.ceil(HEIGHT * width / max(height, 1))))
+
+
+class TextRecognizer:
+    """A CTC recogniser built from an ONNX file and its dictionary."""
+
+    def __init__(self, model_path, dictionary_path=None, threads=0, device='cpu',
+                 batch_size=BATCH_SIZE, max_width=MAX_WIDTH, top_k=3):
+        self.session = load_session(model_path, threads, device)
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        shape = inputs[0].shape if len(inputs) == 1 else []
+        fixed_height = len(shape) == 4 and isinstance(shape[2], int) and shape[2] != HEIGHT
+        if (len(shape) != 4 or shape[1] != 3 or fixed_height
+                or len(outputs) != 1 or len(outputs[0].shape) != 3):
+            raise ModelError(f'{model_path} is not a text recognition model (expected input Nx3x48xW '
+                             f'and output NxTxC, found {inputs[0].shape} -> {outputs[0].shape})')
+        if dictionary_path:
+            chars, source = read_dictionary(dictionary_path), dictionary_path
+        elif 'character' in model_metadata(self.session):
+            chars, source = model_metadata(self.session)['character'].split('\n'), f"{model_path}'s metadata"
+        else:
+            raise ModelError(f'{model_path} has no `character` metadata: give its dictionary file')
+        classes = _classes(self.session)
+        if len(chars) + 2 != classes:
+            raise ModelError(f'dictionary {source} has {len(chars)} characters, so the model should have '
+                             f'{len(chars) + 2} output classes (blank + characters + space), but '
+                             f'{model_path} has {classes}: wrong dictionary for this model?')
+        self.labels = [''] + chars + [' ']
+        self.input_name = inputs[0].name
+        self.batch_size = max(1, int(batch_size))
+        self.max_width = int(max_width)
+        self.top_k = int(top_k)
+
+    def recognize(self, crops):
+        """A LineResult for each uint8 BGR line crop (upright text)."""
+        pieces = []  # (crop index, x offset in crop, word gap before it (bool or None), piece image)
+        for index, crop in enumerate(crops):
+            if crop.ndim == 2:
+                crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
+            for offset, gap, piece in self.split(crop):
+                pieces.append((index, offset, gap, piece))
+        results = self._read([piece for _, _, _, piece in pieces])
+        lines = [LineResult('', 0.0) for _ in crops]
+        for (index, offset, gap, _), result in zip(pieces, results):
+            _append(lines[index], result, offset, gap)
+        for line in lines:
+            line.text = ''.join(char.char for char in line.chars)
+            line.confidence = float(np.mean([char.conf for char in line.chars])) if line.chars else 0.0
+        return lines
+
+    def split(self, crop):
+        """[(x offset, word gap before the piece or None, piece)]: the crop cut at
+        blank columns into pieces at most ~max_width wide at height 48."""
+        height, width = crop.shape[:2]
+        limit = self.max_width * height / HEIGHT  # in crop pixels
+        if width <= limit or height < 2:
+            return [(0, None, crop)]
+        cuts = find_cuts(crop, limit)
+        bounds = [0] + [cut for cut, _ in cuts] + [width]
+        gaps = [None] + [is_gap for _, is_gap in cuts]
+        return [(bounds[i], gaps[i], crop[:, bounds[i]:bounds[i + 1]]) for i in range(len(bounds) - 1)]
+
+    def _read(self, images):
+        """Recognise pieces in batches of similar aspect ratio (fewer padded pixels)."""
+        widths = [input_width(*image.shape[:2]) for image in images]
+        order = np.argsort(widths, kind='stable')
+        results = [None] * len(images)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start:start + self.batch_size]
+            batch_width = max(MIN_WIDTH, max(widths[i] for i in batch))
+            blob = np.zeros((len(batch), 3, HEIGHT, batch_width), dtype=np.float32)
+            for row, i in enumerate(batch):
+                resized = cv2.resize(images[i], (widths[i], HEIGHT), interpolation=cv2.INTER_LINEAR)
+                resized = resized.astype(np.float32).transpose(2, 0, 1)
+                blob[row, :, :, :widths[i]] = (resized / 255 - 0.5) / 0.5
+            probs = self.session.run(None, {self.input_name: blob})[0]
+            for row, i in enumerate(batch):
+                # frame t covers [t, t+1) * batch_width / T input pixels; the
+                # crop was scaled by widths[i] / crop width to get there
+                scale = batch_width / probs.shape[1] * images[i].shape[1] / widths[i]
+                results[i] = self.decode(probs[row], scale, images[i].shape[1])
+        return results
+
+    def decode(self, probs, frame_width, crop_width):
+        """Greedy CTC decoding of one line's (T, C) probabilities; x spans are
+        frame runs times `frame_width`, clipped to the crop."""
+        best = probs.argmax(axis=1)
+        starts = np.flatnonzero(np.concatenate([[True], best[1:] != best[:-1]]))
+        ends = np.concatenate([starts[1:], [len(best)]])
+        keep = best[starts] != 0
+        starts, ends = starts[keep], ends[keep]
+        top, top_probs = _top_k(probs[starts], self.top_k)
+        chars = []
+        for i, (start, end) in enumerate(zip(starts, ends)):
+            chars.append(CharResult(self.labels[best[start]], float(probs[start, best[start]]),
+                                    float(min(start * frame_width, crop_width)),
+                                    float(min(end * frame_width, crop_width)),
+                                    [(self.labels[k], float(p)) for k, p in zip(top[i], top_probs[i])]))
+        return chars
+
+
+def _top_k(probs, k):
+    """Indices and values of the k most probable non-blank classes per row.
+    A few argmax passes: much cheaper than sorting ~18000 classes per character."""
+    probs = probs.copy()
+    probs[:, 0] = -1
+    rows = np.arange(len(probs))
+    indices, values = [], []
+    for _ in range(min(k, probs.shape[1] - 1)):
+        index = probs.argmax(axis=1)
+        indices.append(index)
+        values.append(probs[rows, index])
+        probs[rows, index] = -1
+    if not indices:
+        return np.zeros((len(probs), 0), int), np.zeros((len(probs), 0))
+    return np.stack(indices, axis=1), np.stack(values, axis=1)
+
+
+def _append(line, chars, offset, gap):
+    """Add a piece's characters to `line`, shifted by `offset`; a word gap
+    before the piece becomes one space."""
+    chars = [CharResult(c.char, c.conf, c.x0 + offset, c.x1 + offset, c.alternatives) for c in chars]
+    if gap:
+        while line.chars and line.chars[-1].char == ' ':
+            line.chars.pop()
+        while chars and chars[0].char == ' ':
+            chars.pop(0)
+        if line.chars and chars:
+            conf = (line.chars[-1].conf + chars[0].conf) / 2
+            line.chars.append(CharResult(' ', conf, line.chars[-1].x1, chars[0].x0, [(' ', conf)]))
+    line.chars.extend(chars)
+
+
+def find_cuts(crop, limit):
+    """Cut columns for a crop wider than `limit` pixels: [(x, is word gap)].
+
+    Cuts go near equal divisions of the line, each in the middle of the widest
+    run of blank columns (no ink) centred within a window around its target,
+    so that they fall between words, else between letters; only where no such
+    run exists is the column with least ink taken."""
+    gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    if int(gray.max()) - int(gray.min()) < 32:
+        return []
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    rows = np.flatnonzero(ink.any(axis=1))
+    ink_height = rows[-1] - rows[0] + 1 if len(rows) else gray.shape[0]
+    columns = ink.sum(axis=0)
+    blank = columns <= max(1, ink_height // 50)  # tolerate specks
+    edges = np.diff(np.concatenate([[0], blank.astype(np.int8), [0]]))
+    runs = np.stack([np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)], axis=1)  # [start, end)
+    width = len(columns)
+    count = int(math.ceil(width / limit))
+    cuts, previous = [], 0
+    for k in range(count - 1, 0, -1):  # k pieces still to place after this cut
+        span = (width - previous) / (k + 1)
+        low = int(previous + 0.6 * span)
+        high = int(min(previous + 1.3 * span, previous + limit, width - 1))
+        low = min(low, high - 1)
+        cut, run = _best_cut(columns, runs, low, high, previous + span)
+        cuts.append((cut, bool(run >= WORD_GAP * ink_height)))
+        previous = cut
+    return cuts
+
+
+def _best_cut(columns, runs, low, high, target):
+    """(x, blank run length) of the best cut in columns [low, high): the middle
+    of the widest blank run centred there (nearest `target` on ties), else the
+    faintest column."""
+    centres = runs.sum(axis=1) // 2
+    inside = (centres >= low) & (centres < high)
+    if not inside.any():
+        faintest = low + np.flatnonzero(columns[low:high] == columns[low:high].min())
+        return int(faintest[np.argmin(np.abs(faintest - target))]), 0
+    lengths = (runs[:, 1] - runs[:, 0])[inside]
+    best = np.lexsort((np.abs(centres[inside] - target), -lengths))[0]
+    return int(centres[inside][best]), int(lengths[best])

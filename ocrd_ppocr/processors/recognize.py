@@ -1,0 +1,160 @@
+"""ocrd-ppocr-recognize: PP-OCR CTC text-line recognition as an OCR-D step."""
+import os
+
+import numpy as np
+from ocrd import OcrdPageResult
+from ocrd_utils import coordinates_of_segment
+
+from ..engine.crop import crop_polygon
+from ..engine.detect import TextDetector
+from ..engine.recognize import TextRecognizer
+from ..engine.textline_orientation import TextlineOrientation
+from .base import PpocrProcessor
+from .detect import detector_options, segment_page
+from .text_segments import LinePlacer, add_words, line_polygon_of, set_text
+
+
+class RecognizeProcessor(PpocrProcessor):
+    executable = 'ocrd-ppocr-recognize'
+
+    def setup(self):
+        threads, device = self.parameter['num_threads'], self.parameter['device']
+        model = self.resolve_model(self.parameter['model'], 'recognition')
+        self.recognizer = TextRecognizer(model, self.dictionary_for(model), threads=threads, device=device,
+                                         batch_size=self.parameter['batch_size'], top_k=self.parameter['top_k'])
+        self.orientation = None
+        if self.parameter['textline_orientation']:
+            self.orientation = TextlineOrientation(
+                self.resolve_model(self.parameter['textline_orientation'], 'orientation'), threads, device)
+        self.detector = None
+        if self.parameter['segmentation']:
+            options = detector_options({**DETECT_DEFAULTS, **{k: v for k, v in self.parameter.items()
+                                                              if k in DETECT_DEFAULTS}})
+            self.detector = TextDetector(self.resolve_model(self.parameter['detection_model'], 'detection'),
+                                         options, threads=threads, device=device)
+        self.logger.info('recognition model %s', model)
+
+    def dictionary_for(self, model):
+        """The dictionary parameter resolved; else `<model>.txt` beside the model
+        or among the resources (for models without `character` metadata)."""
+        if self.parameter['dictionary']:
+            return self.resolve_model(self.parameter['dictionary'], 'dictionary', suffix='.txt')
+        sibling = os.path.splitext(model)[0] + '.txt'
+        if os.path.isfile(sibling):
+            return sibling
+        return None
+
+    def process_page_pcgts(self, *input_pcgts, page_id=None):
+        """Recognise the text of every TextLine with a PP-OCR recogniser.
+
+        Lines are taken at any depth (regions, nested regions) from the best
+        image of their region or page (AlternativeImages and core's coordinate
+        transforms), cut out along their polygon (minimum-area rectangle,
+        neighbours masked), turned by 180 degrees where the text-line
+        orientation classifier says so, and read.
+
+        Writes TextEquiv with conf on each line and, by textequiv_level, Word
+        and Glyph segments (polygons along the line from the CTC character
+        positions, glyphs with their top-k alternatives); each region gets
+        its lines' text joined in order. With segmentation=true, a page
+        without any TextLine is first segmented by the detector.
+        """
+        pcgts = input_pcgts[0]
+        page = pcgts.get_Page()
+        page_image = self.page_image(page, page_id)
+        regions = page.get_AllRegions(classes=['Text'], order='reading-order')
+        if not any(region.get_TextLine() for region in regions):
+            if self.detector is None:
+                self.logger.warning('page %s has no text lines: nothing to recognise (run ocrd-ppocr-detect '
+                                    'first, or set segmentation=true)', page_id)
+                return OcrdPageResult(pcgts)
+            drawn, count = segment_page(page, page_id, page_image, self.detector)
+            self.logger.info('page %s: segmented %d lines in %d regions', page_id, len(drawn), count)
+            regions = page.get_AllRegions(classes=['Text'], order='reading-order')
+        jobs = self.line_jobs(regions, page_image, page_id)
+        self.read(jobs)
+        level = self.parameter['textequiv_level']
+        for line, crop, coords, result in jobs:
+            self.write_line(line, crop, coords, result, level)
+        for region in regions:
+            texts = [line.get_TextEquiv()[0] for line in region.get_TextLine() if line.get_TextEquiv()]
+            if texts:
+                set_text(region, '\n'.join(te.Unicode for te in texts),
+                         np.mean([te.conf for te in texts]), self.parameter['overwrite_text'])
+        self.logger.info('page %s: recognised %d lines', page_id, len(jobs))
+        return OcrdPageResult(pcgts)
+
+    def line_jobs(self, regions, page_image, page_id):
+        """[line, crop, coords of the image it was cut from, None] for every
+        line with pixels; lines without are reported and skipped."""
+        jobs = []
+        for region in regions:
+            parent = page_image
+            if region.get_AlternativeImage():
+                parent = self.segment_image(region, page_image) or page_image
+            for line in region.get_TextLine():
+                if line.get_AlternativeImage():
+                    image = self.segment_image(line, parent)
+                    if image is not None:
+                        # the line's own image is the crop: its transform is the identity
+                        jobs.append([line, crop_polygon(image.bgr, _frame(image.bgr), mask=False, margin=0),
+                                     image.coords, None])
+                        continue
+                polygon = coordinates_of_segment(line, parent.pil, parent.coords)
+                if not _has_area(polygon, parent.bgr.shape):
+                    self.logger.warning('line %s on page %s has no pixels (polygon of zero area or outside '
+                                        'the image): skipped', line.id, page_id)
+                    continue
+                jobs.append([line, crop_polygon(parent.bgr, polygon), parent.coords, None])
+        return jobs
+
+    def read(self, jobs):
+        """Orientation (0/180) and recognition of all crops of a page at once.
+
+        The classifier alone flips too many upright lines of historic print;
+        a line it wants to turn is read both ways and the reading with the
+        higher confidence wins."""
+        crops = [job[1] for job in jobs]
+        results = self.recognizer.recognize([crop.image for crop in crops])
+        if self.orientation is not None and crops:
+            turned, angles = self.orientation.upright(crops, self.parameter['orientation_threshold'])
+            flagged = [i for i, angle in enumerate(angles) if angle == 180]
+            second = self.recognizer.recognize([turned[i].image for i in flagged])
+            for i, result in zip(flagged, second):
+                if result.confidence > results[i].confidence:
+                    crops[i], results[i] = turned[i], result
+        for job, crop, result in zip(jobs, crops, results):
+            job[1], job[3] = crop, result
+
+    def write_line(self, line, crop, coords, result, level):
+        overwrite_text = self.parameter['overwrite_text']
+        text = ' '.join(result.text.split())
+        if level in ('word', 'glyph'):
+            if line.get_Word() and not self.parameter['overwrite_segments']:
+                self.logger.warning('line %s already has words: kept, only the line text is added '
+                                    '(set overwrite_segments=true to replace them)', line.id)
+            else:
+                line.set_Word([])
+                placer = LinePlacer(crop, coords, line_polygon_of(line))
+                text = add_words(line, result, placer, level == 'glyph', overwrite_text)
+        set_text(line, text, result.confidence, overwrite_text)
+
+
+DETECT_DEFAULTS = {'limit_side_len': 2048, 'limit_type': 'max', 'max_side_len': 4000, 'thresh': 0.3,
+                   'box_thresh': 0.6, 'unclip_ratio': 1.2, 'max_candidates': 1000, 'use_dilation': False,
+                   'score_mode': 'fast', 'box_type': 'quad'}
+
+
+def _frame(image):
+    height, width = image.shape[:2]
+    return np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+
+
+def _has_area(polygon, shape):
+    polygon = np.asarray(polygon, dtype=np.float64)
+    if len(polygon) < 3:
+        return False
+    x, y = polygon[:, 0], polygon[:, 1]
+    area = 0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))
+    inside = (x.max() > 0) and (y.max() > 0) and (x.min() < shape[1]) and (y.min() < shape[0])
+    return area >= 4 and inside
