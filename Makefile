@@ -45,11 +45,12 @@ models: install
 demo: models
 	rm -rf $(DEMO) && cp -r sample $(DEMO)
 	cd $(DEMO) && PATH=$(abspath $(BIN)):$$PATH ocrd process \
-	  "ppocr-detect -I OCR-D-IMG -O OCR-D-SEG"
-	$(BIN)/python -m ocrd_ppocr.summary $(DEMO) OCR-D-SEG
+	  "ppocr-detect -I OCR-D-IMG -O OCR-D-SEG" \
+	  "ppocr-recognize -I OCR-D-SEG -O OCR-D-OCR"
+	$(BIN)/python -m ocrd_ppocr.summary $(DEMO) OCR-D-OCR
 
 test: models
-	$(PIP) install -q pytest rapidfuzz
+	$(PIP) install -q pytest rapidfuzz ocrd-page-to-alto
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
 bench: models

@@ -79,8 +79,9 @@ class RecognizeProcessor(PpocrProcessor):
         for region in regions:
             texts = [line.get_TextEquiv()[0] for line in region.get_TextLine() if line.get_TextEquiv()]
             if texts:
-                set_text(region, '\n'.join(te.Unicode for te in texts),
-                         np.mean([te.conf for te in texts]), self.parameter['overwrite_text'])
+                confs = [te.conf for te in texts if te.conf is not None]
+                set_text(region, '\n'.join(te.Unicode or '' for te in texts),
+                         np.mean(confs) if confs else 0.0, self.parameter['overwrite_text'])
         self.logger.info('page %s: recognised %d lines', page_id, len(jobs))
         return OcrdPageResult(pcgts)
 
