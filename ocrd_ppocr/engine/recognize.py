@@ -90,7 +90,7 @@ class TextRecognizer:
     """A CTC recogniser built from an ONNX file and its dictionary."""
 
     def __init__(self, model_path, dictionary_path=None, threads=0, device='cpu',
-                 batch_size=BATCH_SIZE, max_width=MAX_WIDTH, top_k=3):
+                 batch_size=BATCH_SIZE, max_width=MAX_WIDTH, top_k=3, fixed_width=None):
         self.session = load_session(model_path, threads, device)
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         shape = inputs[0].shape if len(inputs) == 1 else []
@@ -113,7 +113,10 @@ class TextRecognizer:
         self.labels = [''] + chars + [' ']
         self.input_name = inputs[0].name
         self.batch_size = max(1, int(batch_size))
-        self.max_width = int(max_width)
+        # a fixed-shape model (the MaixCAM station's 48x320) reads pieces of at
+        # most that width, each padded to exactly that width
+        self.fixed_width = int(fixed_width) if fixed_width else None
+        self.max_width = self.fixed_width or int(max_width)
         self.top_k = int(top_k)
 
     def recognize(self, crops):
@@ -147,12 +150,12 @@ class TextRecognizer:
 
     def _read(self, images):
         """Recognise pieces in batches of similar aspect ratio (fewer padded pixels)."""
-        widths = [input_width(*image.shape[:2]) for image in images]
+        widths = [min(input_width(*image.shape[:2]), self.fixed_width or 1 << 30) for image in images]
         order = np.argsort(widths, kind='stable')
         results = [None] * len(images)
         for start in range(0, len(order), self.batch_size):
             batch = order[start:start + self.batch_size]
-            batch_width = max(MIN_WIDTH, max(widths[i] for i in batch))
+            batch_width = self.fixed_width or max(MIN_WIDTH, max(widths[i] for i in batch))
             blob = np.zeros((len(batch), 3, HEIGHT, batch_width), dtype=np.float32)
             for row, i in enumerate(batch):
                 resized = cv2.resize(images[i], (widths[i], HEIGHT), interpolation=cv2.INTER_LINEAR)

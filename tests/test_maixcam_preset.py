@@ -1,0 +1,57 @@
+"""The MaixCAM presets through the processors: the station's pairing and
+geometry, INT8 (derived at installation) next to FP32 on real pages."""
+import json
+
+from ocrd_models.ocrd_page import parse
+
+from conftest import BEBEL, make_workspace, model_path, output_pages, run
+from scoring import hmean, match, page_polygons
+from test_recognize import cer, line_texts
+
+
+def _recognise(directory, preset):
+    result = run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', f'OCR-D-{preset}', '-P', 'preset', preset,
+                  '-P', 'textequiv_level', 'line'], cwd=directory)
+    gt, out = line_texts(BEBEL[3][2]), line_texts(output_pages(directory, f'OCR-D-{preset}')['PHYS_0186'])
+    return cer([(gt[k], out[k]) for k in gt]), result.stderr
+
+
+def test_int8_reads_close_to_fp32_on_the_station_geometry(tmp_path):
+    directory = make_workspace(tmp_path, BEBEL[3:])
+    fp32, log = _recognise(directory, 'maixcam-fp32')
+    assert 'PP-OCRv4_rec_maixcam_fp32.onnx' in log
+    int8, log = _recognise(directory, 'maixcam')
+    assert 'PP-OCRv4_rec_maixcam_int8.onnx' in log
+    assert fp32 <= 0.06, f'FP32 CER {fp32:.2%}'
+    assert int8 <= fp32 + 0.06, f'INT8 CER {int8:.2%} vs FP32 {fp32:.2%}'
+
+
+def test_explicit_parameter_wins_over_the_preset(tmp_path):
+    directory = make_workspace(tmp_path, BEBEL[3:])
+    result = run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-OCR', '-P', 'preset', 'maixcam',
+                  '-P', 'model', 'PP-OCRv4_rec_mobile'], cwd=directory)
+    assert 'model=PP-OCRv4_rec_mobile given explicitly' in result.stderr
+
+
+def test_station_detector_on_tiles_of_a_page_scan(tmp_path):
+    """A 224x320 detector letterboxing a whole 600 dpi page loses its text;
+    with tile_scale it reads the page in windows and finds the lines."""
+    directory = make_workspace(tmp_path, BEBEL[3:])
+    run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-WHOLE', '-P', 'preset', 'maixcam-fp32'], cwd=directory)
+    run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-TILES', '-P', 'preset', 'maixcam-fp32',
+         '-P', 'tile_scale', '0.3'], cwd=directory)
+    gt = page_polygons(BEBEL[3][2])
+    whole = page_polygons(output_pages(directory, 'OCR-D-WHOLE')['PHYS_0186'])
+    tiles = page_polygons(output_pages(directory, 'OCR-D-TILES')['PHYS_0186'])
+    assert hmean(match(gt, tiles), len(gt), len(tiles)) >= 0.8
+    assert hmean(match(gt, whole), len(gt), len(whole)) < hmean(match(gt, tiles), len(gt), len(tiles))
+
+
+def test_derived_graphs_are_recorded_in_a_manifest():
+    manifest = json.load(open(model_path('maixcam_manifest.json')))
+    assert manifest['sources']['det']['name'] == 'PP-OCRv3_det_mobile.onnx'
+    assert manifest['sources']['rec']['name'] == 'PP-OCRv4_rec_mobile.onnx'
+    assert manifest['settings']['quant_format'] == 'QDQ'
+    with open(model_path('PP-OCRv3_det_mobile.onnx'), 'rb') as source:
+        import hashlib
+        assert manifest['sources']['det']['sha256'] == hashlib.sha256(source.read()).hexdigest()
