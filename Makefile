@@ -11,8 +11,13 @@ WHEELS ?= $(HOME)/.cache/ocrd_ppocr/wheels
 DEMO ?= demo
 DOCKER_TAG ?= ocrd/ppocr
 PYTEST_ARGS ?=
+# tpu-mlir (MaixCAM conversion, see README) lives in its own Python 3.10
+# environment: it is on the package index for 3.10 only, and never a
+# dependency of this package
+TPU_PYTHON ?= $(HOME)/.pyenv/versions/3.10.13/bin/python3.10
+TPU_VENV ?= .venv-tpu
 
-.PHONY: help venv deps install models demo test bench docker docker-check clean
+.PHONY: help venv deps install models demo test bench docker docker-check clean tpu-mlir
 
 help:
 	@echo "Targets:"
@@ -22,6 +27,7 @@ help:
 	@echo "  install      install this package into $(VENV) (editable)"
 	@echo "  models       fetch, verify and install the PP-OCR weights (MODELS_TARGET=$(MODELS_TARGET))"
 	@echo "  bench        accuracy/speed benchmark on ../shared/data (BENCH_ARGS=--full for all)"
+	@echo "  tpu-mlir     Python 3.10 env $(TPU_VENV) with tpu-mlir, for ocrd-ppocr-maixcam-export (TPU_PYTHON=...)"
 	@echo "  docker       build the Docker image $(DOCKER_TAG) (needs docker)"
 	@echo "  docker-check build a stand-in ocrd/core and the image with buildah, and run it"
 	@echo "  clean        remove build artefacts and $(DEMO)/"
@@ -34,7 +40,7 @@ $(BIN)/python:
 venv: $(BIN)/python
 
 deps: venv
-	$(PIP) install -q "ocrd>=3.13" lxml numpy onnxruntime opencv-python-headless click pillow shapely pyclipper
+	$(PIP) install -q "ocrd>=3.13" lxml numpy onnxruntime opencv-python-headless click pillow shapely pyclipper onnx
 
 install: deps
 	$(PIP) install -q -e .
@@ -55,6 +61,17 @@ test: models
 
 bench: models
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+tpu-mlir: $(TPU_VENV)/bin/model_deploy.py
+
+# tpu_mlir's run_calibration.py imports torch (not among its own requirements);
+# the wheel's bundled glibc is moved aside where the system's is newer
+$(TPU_VENV)/bin/model_deploy.py:
+	$(TPU_PYTHON) -m venv $(TPU_VENV)
+	echo '*' > $(TPU_VENV)/.gitignore
+	$(TPU_VENV)/bin/python -m pip install -q -U pip
+	$(TPU_VENV)/bin/python -m pip install -q "tpu_mlir[onnx]==1.30.2" psutil torch==2.11.0
+	bash ocrd_ppocr/maixcam/tpu_mlir/unbundle_glibc.sh $(TPU_VENV)
 
 docker:
 	docker build -t $(DOCKER_TAG) .

@@ -38,3 +38,17 @@ def ocrd_ppocr_detect(*args, **kwargs):
 def ocrd_ppocr_recognize(*args, **kwargs):
     from .processors.recognize import RecognizeProcessor
     run(RecognizeProcessor, 'ocrd-ppocr-recognize', **kwargs)
+
+
+@click.command()
+@ocrd_cli_options
+def ocrd_ppocr_orient(*args, **kwargs):
+    from .processors.orient import OrientProcessor
+    run(OrientProcessor, 'ocrd-ppocr-orient', **kwargs)
+
+
+@click.command()
+@ocrd_cli_options
+def ocrd_ppocr_dewarp(*args, **kwargs):
+    from .processors.dewarp import DewarpProcessor
+    run(DewarpProcessor, 'ocrd-ppocr-dewarp', **kwargs)

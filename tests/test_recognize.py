@@ -113,7 +113,7 @@ def test_output_is_valid_and_converts_to_alto(bebel_recognised):
 def test_detect_then_recognise_chain(tmp_path):
     """The users' chain, `ocrd process` with both steps, on a real page:
     CER against the ground truth lines (matched by position) at most 2 %."""
-    directory = make_workspace(tmp_path, BEBEL[2:3])
+    directory = make_workspace(tmp_path, BEBEL[:1] + BEBEL[2:3])
     run(['ocrd', 'process', 'ppocr-detect -I OCR-D-IMG -O OCR-D-SEG',
          'ppocr-recognize -I OCR-D-SEG -O OCR-D-OCR'], cwd=directory)
     out = parse(str(output_pages(directory, 'OCR-D-OCR')['PHYS_0176']), silence=True).get_Page()
@@ -121,6 +121,8 @@ def test_detect_then_recognise_chain(tmp_path):
     pairs = _match_by_position(gt, out)
     assert len(pairs) >= 49
     assert cer(pairs) <= 0.02, f'CER {cer(pairs):.3%}'
+    run(['ocrd', 'workspace', 'validate', '-q', 'OCR-D-OCR', '-s', 'pixel_density',
+         '--page-textequiv-consistency', 'strict'], cwd=directory)
     run(['ocrd-page2alto-transform', '-I', 'OCR-D-OCR', '-O', 'OCR-D-ALTO'], cwd=directory)
 
 

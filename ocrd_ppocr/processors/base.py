@@ -9,11 +9,12 @@ from ocrd import Processor
 from ocrd_utils import config, list_resource_candidates
 from PIL import Image
 
+from ..engine.presets import PRESETS
 from ..engine.session import ModelError
 
 # All executables of this package share their models: a detector installed for
 # ocrd-ppocr-detect is found by ocrd-ppocr-recognize's `segmentation`, and so on.
-EXECUTABLES = ('ocrd-ppocr-detect', 'ocrd-ppocr-recognize')
+EXECUTABLES = ('ocrd-ppocr-detect', 'ocrd-ppocr-recognize', 'ocrd-ppocr-orient', 'ocrd-ppocr-dewarp')
 
 
 @dataclass
@@ -71,6 +72,22 @@ class PpocrProcessor(Processor):
                                                                          moduled=self.moduledir)):
                     found.add(name)
         return sorted(found)
+
+    def preset(self):
+        """The Preset named by the `preset` parameter, or None."""
+        name = self.parameter.get('preset')
+        return PRESETS[name] if name else None
+
+    def with_preset(self, name, preset_value):
+        """`preset_value` for parameter `name`, unless the user gave the
+        parameter a value other than its default: then the user's value wins."""
+        value, default = self.parameter[name], self.ocrd_tool['parameters'][name].get('default')
+        if value != default:
+            self.logger.info('preset %s: %s=%s given explicitly, used instead of the preset\'s %s',
+                             self.parameter['preset'], name, value, preset_value)
+            return value
+        self.logger.info('preset %s: %s=%s', self.parameter['preset'], name, preset_value)
+        return preset_value
 
     # -- images ---------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from ..engine.detect import DetectorOptions, TextDetector
 from ..engine.ink import ink_mask
 from ..engine.layout import Line, clean_lines, layout
 from .base import PpocrProcessor
+from .dewarped import attach_grid
 from .geometry import points_string, to_page_polygon
 
 OPTION_NAMES = ('limit_side_len', 'limit_type', 'max_side_len', 'thresh', 'box_thresh',
@@ -23,13 +24,28 @@ def detector_options(parameter):
     return DetectorOptions(**{name: parameter[name] for name in OPTION_NAMES})
 
 
+def fixed_for_preset(options, preset, tile_scale=0):
+    """Detector options for a preset's fixed input: the whole image
+    letterboxed into it (a close-up capture), or with `tile_scale` > 0 the
+    page scaled by it and read in windows of that size."""
+    options.fixed_shape = preset.det_shape
+    options.tile_below_scale = 0
+    options.tile_scale = tile_scale
+    return options
+
+
 class DetectProcessor(PpocrProcessor):
     executable = 'ocrd-ppocr-detect'
 
     def setup(self):
-        model = self.resolve_model(self.parameter['model'], 'detection')
-        self.detector = TextDetector(model, detector_options(self.parameter),
-                                     threads=self.parameter['num_threads'],
+        options = detector_options(self.parameter)
+        name = self.parameter['model']
+        preset = self.preset()
+        if preset:
+            name = self.with_preset('model', preset.det_model)
+            fixed_for_preset(options, preset, self.parameter['tile_scale'])
+        model = self.resolve_model(name, 'detection')
+        self.detector = TextDetector(model, options, threads=self.parameter['num_threads'],
                                      device=self.parameter['device'])
         self.logger.info('detection model %s', model)
 
@@ -51,7 +67,7 @@ class DetectProcessor(PpocrProcessor):
         """
         pcgts = input_pcgts[0]
         page = pcgts.get_Page()
-        image = self.page_image(page, page_id)
+        image = attach_grid(self.page_image(page, page_id), pcgts, self.workspace.directory, self.logger, page_id)
         if self.parameter['level'] == 'page':
             drawn = self._segment_page(page, page_id, image)
         else:

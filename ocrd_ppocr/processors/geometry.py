@@ -4,6 +4,8 @@ from ocrd_utils import coordinates_for_segment, points_from_polygon
 from shapely.geometry import Polygon, box
 from shapely.validation import make_valid
 
+from .dewarped import to_source_frame
+
 
 def valid_polygon(points):
     """A shapely polygon for `points`, repaired if self-intersecting (largest part)."""
@@ -34,17 +36,41 @@ def clip_to(points, parent_points):
 def to_page_polygon(points, coords, page_width, page_height, parent_points=None):
     """Image-pixel polygon -> integer polygon in absolute page coordinates, clipped
     to the page (and to `parent_points` if given); None if nothing is left."""
+    points = to_source_frame(points, coords)  # dewarped pixels -> through the grid (else unchanged)
     absolute = coordinates_for_segment(np.asarray(points, dtype=np.float32), None, coords)
     frame = np.array(box(0, 0, page_width - 1, page_height - 1).exterior.coords[:-1])
-    clipped = clip_to(absolute, frame if parent_points is None else parent_points)
-    if clipped is None:
+    return integer_polygon(clip_to(absolute, frame if parent_points is None else parent_points))
+
+
+def integer_polygon(points):
+    """`points` rounded to a valid integer polygon (PAGE Coords), or None.
+
+    Rounding can fold a thin polygon onto itself: repeated points are
+    dropped, and a polygon still invalid is replaced by its convex hull."""
+    if points is None:
         return None
-    polygon = np.round(clipped).astype(np.int32)
-    # rounding can fold a thin polygon onto itself: drop repeated points
+    polygon = np.round(points).astype(np.int32)
     keep = np.ones(len(polygon), dtype=bool)
     keep[1:] = np.any(polygon[1:] != polygon[:-1], axis=1)
     polygon = polygon[keep]
-    if len(polygon) < 3 or Polygon(polygon).area < 1:
+    if len(polygon) > 1 and np.all(polygon[0] == polygon[-1]):
+        polygon = polygon[:-1]
+    if len(polygon) < 3:
+        return None
+    shape = Polygon(polygon)
+    for _ in range(3):
+        if shape.is_valid:
+            break
+        # repair the fold and round again (new vertices are intersections)
+        repaired = largest_part(shape.buffer(0))
+        if repaired.is_empty:
+            break
+        polygon = np.round(np.array(repaired.exterior.coords[:-1])).astype(np.int32)
+        shape = Polygon(polygon)
+    if not shape.is_valid:
+        polygon = np.array(shape.convex_hull.exterior.coords[:-1], dtype=np.int32)
+        shape = Polygon(polygon)
+    if len(polygon) < 3 or shape.area < 1:
         return None
     return polygon
 

@@ -10,7 +10,8 @@ from ..engine.detect import TextDetector
 from ..engine.recognize import TextRecognizer
 from ..engine.textline_orientation import TextlineOrientation
 from .base import PpocrProcessor
-from .detect import detector_options, segment_page
+from .dewarped import attach_grid, to_image_frame
+from .detect import detector_options, fixed_for_preset, segment_page
 from .text_segments import LinePlacer, add_words, line_polygon_of, set_text
 
 
@@ -19,9 +20,13 @@ class RecognizeProcessor(PpocrProcessor):
 
     def setup(self):
         threads, device = self.parameter['num_threads'], self.parameter['device']
-        model = self.resolve_model(self.parameter['model'], 'recognition')
+        preset = self.preset()
+        name = self.with_preset('model', preset.rec_model) if preset else self.parameter['model']
+        model = self.resolve_model(name, 'recognition')
         self.recognizer = TextRecognizer(model, self.dictionary_for(model), threads=threads, device=device,
-                                         batch_size=self.parameter['batch_size'], top_k=self.parameter['top_k'])
+                                         batch_size=1 if preset else self.parameter['batch_size'],
+                                         top_k=self.parameter['top_k'],
+                                         fixed_width=preset.rec_width if preset else None)
         self.orientation = None
         if self.parameter['textline_orientation']:
             self.orientation = TextlineOrientation(
@@ -30,7 +35,11 @@ class RecognizeProcessor(PpocrProcessor):
         if self.parameter['segmentation']:
             options = detector_options({**DETECT_DEFAULTS, **{k: v for k, v in self.parameter.items()
                                                               if k in DETECT_DEFAULTS}})
-            self.detector = TextDetector(self.resolve_model(self.parameter['detection_model'], 'detection'),
+            detection_model = self.parameter['detection_model']
+            if preset:
+                detection_model = self.with_preset('detection_model', preset.det_model)
+                fixed_for_preset(options, preset, self.parameter['tile_scale'])
+            self.detector = TextDetector(self.resolve_model(detection_model, 'detection'),
                                          options, threads=threads, device=device)
         self.logger.info('recognition model %s', model)
 
@@ -61,7 +70,8 @@ class RecognizeProcessor(PpocrProcessor):
         """
         pcgts = input_pcgts[0]
         page = pcgts.get_Page()
-        page_image = self.page_image(page, page_id)
+        page_image = attach_grid(self.page_image(page, page_id), pcgts, self.workspace.directory,
+                                 self.logger, page_id)
         regions = page.get_AllRegions(classes=['Text'], order='reading-order')
         if not any(region.get_TextLine() for region in regions):
             if self.detector is None:
@@ -101,7 +111,7 @@ class RecognizeProcessor(PpocrProcessor):
                         jobs.append([line, crop_polygon(image.bgr, _frame(image.bgr), mask=False, margin=0),
                                      image.coords, None])
                         continue
-                polygon = coordinates_of_segment(line, parent.pil, parent.coords)
+                polygon = to_image_frame(coordinates_of_segment(line, parent.pil, parent.coords), parent.coords)
                 if not _has_area(polygon, parent.bgr.shape):
                     self.logger.warning('line %s on page %s has no pixels (polygon of zero area or outside '
                                         'the image): skipped', line.id, page_id)

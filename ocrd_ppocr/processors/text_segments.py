@@ -4,7 +4,8 @@ import numpy as np
 from ocrd_models.ocrd_page import CoordsType, GlyphType, TextEquivType, WordType
 from ocrd_utils import coordinates_for_segment, polygon_from_points
 
-from .geometry import clip_to, points_string
+from .dewarped import to_source_frame
+from .geometry import clip_to, integer_polygon, points_string
 
 
 def words_of(chars):
@@ -45,12 +46,9 @@ class LinePlacer:
     def span(self, x0, x1, parent):
         height = self.crop.image.shape[0]
         corners = np.array([[x0, 0], [x1, 0], [x1, height], [x0, height]], dtype=np.float64)
-        absolute = coordinates_for_segment(self.crop.to_image(corners), None, self.coords)
-        clipped = clip_to(absolute, parent)
-        if clipped is None:
-            return None
-        polygon = np.round(clipped).astype(np.int32)
-        return polygon if len(np.unique(polygon, axis=0)) >= 3 else None
+        absolute = coordinates_for_segment(to_source_frame(self.crop.to_image(corners), self.coords),
+                                           None, self.coords)
+        return integer_polygon(clip_to(absolute, parent))
 
 
 def add_words(line, result, placer, glyphs, overwrite_text):
