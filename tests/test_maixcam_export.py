@@ -121,6 +121,7 @@ def test_convert_sh_calls_tpu_mlir_for_cv181x(stub_run):
         assert options(call)['--processor'] == 'cv181x'
         assert '--test_input' in call and '--test_reference' in call
         assert ('--calibration_table' in call) == ('INT8' in call)
+    assert [options(call).get('--tolerance') for call in deploys] == ['0.85,0.45', None] * 2
 
 
 def test_calibration_set_is_real_and_large_enough(outdir):
