@@ -12,7 +12,7 @@ from scoring import match, page_polygons
 
 from ocrd_ppocr.engine.page_orientation import PageOrientation
 
-BOSTON = Path('/work/shared/data/page_dewarp/data/OCR-D-IMG/OCR-D-IMG-boston_cooking_a.jpg')
+BOSTON = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'page_dewarp' / 'data' / 'OCR-D-IMG' / 'OCR-D-IMG-boston_cooking_a.jpg'
 if not BOSTON.exists():
     BOSTON = Path(__file__).parents[2] / 'shared/data/page_dewarp/data/OCR-D-IMG/OCR-D-IMG-boston_cooking_a.jpg'
 
