@@ -2,7 +2,6 @@
 geometry, INT8 (derived at installation) next to FP32 on real pages."""
 import json
 
-from ocrd_models.ocrd_page import parse
 
 from conftest import BEBEL, make_workspace, model_path, output_pages, run
 from scoring import hmean, match, page_polygons
