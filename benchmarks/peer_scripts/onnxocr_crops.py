@@ -3,13 +3,9 @@
 the same-crop check.
 
     python onnxocr_crops.py CONFIG.json
-CONFIG: {rec_model, rec_dict, batch_size, ceil_width, crops: [png paths], out: json path}
-With ceil_width, a crop is resized to width ceil(48 w / h) as ours is, not to
-int(48 w / h) as PaddleOCR/onnxocr do for the widest crop of a batch (so at
-batch 1 both get the same blob and only decoding can differ).
+CONFIG: {rec_model, rec_dict, batch_size, crops: [png paths], out: json path}
 Writes out: [text per crop]."""
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -24,13 +20,6 @@ def main(config_path):
     args.rec_model_dir, args.rec_char_dict_path = config['rec_model'], config['rec_dict']
     args.rec_batch_num, args.use_gpu = int(config['batch_size']), False
     recognizer = TextRecognizer(args)
-    if config.get('ceil_width'):
-        resize = recognizer.resize_norm_img
-
-        def resize_ceil(img, max_wh_ratio):
-            height, width = img.shape[:2]
-            return resize(img, max(max_wh_ratio, (math.ceil(48 * width / height) + 0.5) / 48))
-        recognizer.resize_norm_img = resize_ceil
     crops = [cv2.imread(path) for path in config['crops']]
     texts = [text for text, _score in recognizer(crops)]
     Path(config['out']).write_text(json.dumps(texts, ensure_ascii=False))

@@ -28,6 +28,7 @@ MARGIN = 0.4
 class LineCrop(NamedTuple):
     image: np.ndarray  # uint8 BGR, upright text line
     transform: np.ndarray  # 3x3 float64: crop (x, y, 1) -> image (x, y, w)
+    inner: tuple = None  # (x0, x1): where the polygon itself lies in the crop, margins excluded
 
     def to_image(self, points):
         """Map (N, 2) crop pixel coordinates to (N, 2) image coordinates."""
@@ -39,7 +40,16 @@ class LineCrop(NamedTuple):
         height, width = self.image.shape[:2]
         # crop pixel (x, y) of the turned image was (w - x, h - y) before
         turn = np.array([[-1, 0, width], [0, -1, height], [0, 0, 1]], dtype=np.float64)
-        return LineCrop(np.ascontiguousarray(self.image[::-1, ::-1]), self.transform @ turn)
+        inner = (width - self.inner[1], width - self.inner[0]) if self.inner else None
+        return LineCrop(np.ascontiguousarray(self.image[::-1, ::-1]), self.transform @ turn, inner)
+
+    def clamp_span(self, x0, x1):
+        """The crop span (x0, x1) moved inside the polygon's extent, at least a
+        pixel wide: CTC frames are coarse, and a glyph read in the margin still
+        belongs to the line."""
+        low, high = self.inner or (0, self.image.shape[1])
+        x0 = min(max(x0, low), high - 1)
+        return x0, max(min(x1, high), x0 + 1)
 
 
 def apply_transform(transform, points):
@@ -111,7 +121,8 @@ def crop_polygon(image_bgr, points, mask=True, margin=MARGIN):
         # the turned image was (width - y, x) before
         crop = np.ascontiguousarray(np.rot90(crop))
         transform = transform @ np.array([[0, -1, width], [1, 0, 0], [0, 0, 1]], dtype=np.float64)
-    return LineCrop(crop, transform)
+    inside = apply_transform(np.linalg.inv(transform), points)[:, 0]
+    return LineCrop(crop, transform, (float(inside.min()), float(inside.max())))
 
 
 def _mask_outside(crop, polygon, pad):

@@ -82,8 +82,12 @@ def _classes(session):
 
 
 def input_width(height, width):
-    """Width (pixels) of a crop of `height` x `width` resized to height 48."""
-    return max(1, int(math.ceil(HEIGHT * width / max(height, 1))))
+    """Width (pixels) of a crop of `height` x `width` resized to height 48,
+    rounded as PaddleOCR does at batch 1: up, unless that exceeds its blob
+    width max(320, int(48 * ratio)), i.e. truncated above 320."""
+    exact = HEIGHT * width / max(height, 1)
+    rounded_up = int(math.ceil(exact))
+    return max(1, rounded_up if rounded_up <= MIN_WIDTH else int(exact))
 
 
 class TextRecognizer:
@@ -132,6 +136,11 @@ class TextRecognizer:
         for (index, offset, gap, _), result in zip(pieces, results):
             _append(lines[index], result, offset, gap)
         for line in lines:
+            # a space the model reads at either end is no word gap: OCR-D text has none there
+            while line.chars and line.chars[0].char == ' ':
+                line.chars.pop(0)
+            while line.chars and line.chars[-1].char == ' ':
+                line.chars.pop()
             line.text = ''.join(char.char for char in line.chars)
             line.confidence = float(np.mean([char.conf for char in line.chars])) if line.chars else 0.0
         return lines

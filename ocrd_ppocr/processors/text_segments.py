@@ -56,14 +56,14 @@ def add_words(line, result, placer, glyphs, overwrite_text):
     the line text as the words joined by single spaces."""
     words = []
     for number, chars in enumerate(words_of(result.chars), 1):
-        word_polygon = placer.span(chars[0].x0, chars[-1].x1, placer.line_polygon)
+        word_polygon = placer.span(*placer.crop.clamp_span(chars[0].x0, chars[-1].x1), placer.line_polygon)
         if word_polygon is None:
             continue
         text = ''.join(char.char for char in chars)
         word = WordType(id=f'{line.id}_word{number:04d}', Coords=CoordsType(points=points_string(word_polygon)))
         if glyphs:
             for glyph_number, char in enumerate(chars, 1):
-                glyph_polygon = placer.span(char.x0, char.x1, word_polygon)
+                glyph_polygon = placer.span(*placer.crop.clamp_span(char.x0, char.x1), word_polygon)
                 if glyph_polygon is None:
                     glyph_polygon = word_polygon
                 glyph = GlyphType(id=f'{word.id}_glyph{glyph_number:04d}',
