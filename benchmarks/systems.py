@@ -76,6 +76,43 @@ class Runner:
                          'defaults (textline_orientation PP-LCNet, textequiv_level word)',
                          self.ws.outputs(grp), runs, _add_floors(det_floor, rec_floor))
 
+    def ours_one_pass(self, detector, recogniser):
+        """ocrd-ppocr-recognize -P segmentation true: detect and recognise in one process."""
+        grp = f'BENCH-ONEPASS-{detector}-{recogniser}'
+        cmd = self.processor('ocrd-ppocr-recognize', self.ws.dataset.img_grp, grp,
+                             {'model': recogniser, 'segmentation': 'true', 'detection_model': detector})
+        runs = [{'total_s': m.wall_s, 'cpu_s': m.cpu_s, 'max_rss_mb': m.max_rss_mb} for m in self.timed(cmd, grp)]
+        return SystemRun('ocrd_ppocr recognize segmentation=true', self.ws.dataset.name, f'{detector} + {recogniser}',
+                         'one pass (detect + recognise in one process), otherwise defaults',
+                         self.ws.outputs(grp), runs, _add_floors(self.floor(cmd, grp)))
+
+    def ours_preset(self, preset, tile_scale):
+        """The MaixCAM station's pairing (`-P preset`), detection in 224x320 windows
+        of the page scaled by `tile_scale`, then recognition; and recognition alone
+        on the GT lines. Two SystemRuns."""
+        models = 'PP-OCRv3_det + PP-OCRv4_rec ' + ('INT8' if preset == 'maixcam' else 'FP32')
+        seg_grp = f'BENCH-SEG-{preset}'
+        det_cmd = self.processor('ocrd-ppocr-detect', self.ws.dataset.img_grp, seg_grp,
+                                 {'preset': preset, 'tile_scale': tile_scale})
+        det_runs, det_floor = self.timed(det_cmd, seg_grp), self.floor(det_cmd, seg_grp)
+        grp = f'BENCH-OCR-{preset}'
+        rec_cmd = self.processor('ocrd-ppocr-recognize', seg_grp, grp, {'preset': preset})
+        rec_runs, rec_floor = self.timed(rec_cmd, grp), self.floor(rec_cmd, grp)
+        chain = SystemRun(f'ocrd_ppocr detect+recognize preset={preset}', self.ws.dataset.name, models,
+                          f'-P preset {preset}, detect -P tile_scale {tile_scale}', self.ws.outputs(grp),
+                          [{'total_s': d.wall_s + r.wall_s, 'cpu_s': d.cpu_s + r.cpu_s, 'det_s': d.wall_s,
+                            'rec_s': r.wall_s, 'max_rss_mb': max(d.max_rss_mb, r.max_rss_mb)}
+                           for d, r in zip(det_runs, rec_runs)], _add_floors(det_floor, rec_floor))
+        gt_grp = f'BENCH-GTREC-{preset}'
+        gt_cmd = self.processor('ocrd-ppocr-recognize', self.ws.dataset.gt_grp, gt_grp,
+                                {'preset': preset, 'overwrite_segments': 'true'})
+        gt_runs = [{'total_s': m.wall_s, 'cpu_s': m.cpu_s, 'rec_s': m.wall_s, 'max_rss_mb': m.max_rss_mb}
+                   for m in self.timed(gt_cmd, gt_grp)]
+        gt_lines = SystemRun(f'ocrd_ppocr recognize (GT lines) preset={preset}', self.ws.dataset.name,
+                             models.split(' + ')[1], f'-P preset {preset}, overwrite_segments=true',
+                             self.ws.outputs(gt_grp), gt_runs, _add_floors(self.floor(gt_cmd, gt_grp)))
+        return [chain, gt_lines]
+
     def ours_gt_lines(self, recogniser):
         """ocrd-ppocr-recognize on the ground-truth line segmentation."""
         grp = f'BENCH-GTREC-{recogniser}'

@@ -9,20 +9,26 @@ from test_recognize import cer, line_texts
 
 
 def _recognise(directory, preset):
+    """CER pooled over the bebel pages' GT lines, and the processor's log."""
     result = run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', f'OCR-D-{preset}', '-P', 'preset', preset,
                   '-P', 'textequiv_level', 'line'], cwd=directory)
-    gt, out = line_texts(BEBEL[3][2]), line_texts(output_pages(directory, f'OCR-D-{preset}')['PHYS_0186'])
-    return cer([(gt[k], out[k]) for k in gt]), result.stderr
+    outputs, pairs = output_pages(directory, f'OCR-D-{preset}'), []
+    for page_id, _, gt_file in BEBEL:
+        gt, out = line_texts(gt_file), line_texts(outputs[page_id])
+        pairs += [(gt[k], out[k]) for k in gt]
+    return cer(pairs), result.stderr
 
 
-def test_int8_reads_close_to_fp32_on_the_station_geometry(tmp_path):
-    directory = make_workspace(tmp_path, BEBEL[3:])
+def test_int8_reads_within_two_points_of_fp32(tmp_path):
+    """The station's pairing at 48x320 on all four bebel pages: the mixed-precision
+    INT8 graph (measured 4.3 % against 3.3 % FP32) stays within the goal of 2 points."""
+    directory = make_workspace(tmp_path, BEBEL)
     fp32, log = _recognise(directory, 'maixcam-fp32')
     assert 'PP-OCRv4_rec_maixcam_fp32.onnx' in log
     int8, log = _recognise(directory, 'maixcam')
     assert 'PP-OCRv4_rec_maixcam_int8.onnx' in log
-    assert fp32 <= 0.06, f'FP32 CER {fp32:.2%}'
-    assert int8 <= fp32 + 0.06, f'INT8 CER {int8:.2%} vs FP32 {fp32:.2%}'
+    assert fp32 <= 0.045, f'FP32 CER {fp32:.2%}'
+    assert int8 <= fp32 + 0.02, f'INT8 CER {int8:.2%} vs FP32 {fp32:.2%}'
 
 
 def test_explicit_parameter_wins_over_the_preset(tmp_path):

@@ -129,11 +129,13 @@ def _mask_outside(crop, polygon, pad):
     """Paint the crop outside `polygon` (crop coordinates), grown by a little of
     the margin to keep anti-aliased glyph edges, with the background colour."""
     inside = np.zeros(crop.shape[:2], dtype=np.uint8)
-    cv2.fillPoly(inside, [np.round(polygon).astype(np.int32)], 255)
+    outline = [np.round(polygon).astype(np.int32)]
+    cv2.fillPoly(inside, outline, 255)
     grow = int(round(pad / 4))
     if grow > 0:
-        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-        inside = cv2.dilate(inside, disc)
+        # a thick outline with round joins grows the polygon by a disc, as a
+        # dilation would, at a fraction of its cost
+        cv2.polylines(inside, outline, True, 255, thickness=2 * grow + 1)
     result = crop.copy()
     result[inside == 0] = background_colour(crop)
     return result

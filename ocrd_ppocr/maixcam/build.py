@@ -36,10 +36,16 @@ OUTPUTS = {
 # Chosen by measurement (see README, MaixCAM section): percentile calibration
 # keeps the rare large activations from stretching the INT8 range, and the
 # final softmax/sigmoid stays float, as the cv181x flow keeps it in higher precision.
+# Mixed precision for the recogniser, from a per-block sensitivity scan (keep
+# one backbone block float at a time, CER on bebel 0146 + 0176, then checked on
+# 0168 + 0186; README): the blocks starting at these Conv nodes of
+# PP-OCRv4_rec_mobile (paddle2onnx names) and the CTC head stay float, as
+# tpu-mlir's quantisation table keeps sensitive layers in BF16 on the station.
 SETTINGS = {
     'quant_format': 'QDQ', 'per_channel': True, 'activation_type': 'QUInt8', 'weight_type': 'QInt8',
     'calibrate_method': 'Percentile', 'percentile': 99.999, 'keep_float': ['Softmax', 'Sigmoid'],
     'rec_pieces': 220, 'stride': 20,
+    'rec_float_blocks': [2, 3, 4, 14, 18, 19, 30, 32], 'rec_float_head': True,
 }
 
 
@@ -112,10 +118,29 @@ class _Reader:
         return {self.name: self.blobs[self.position - 1]}
 
 
-def quantize(fp32, int8, blobs, settings=SETTINGS):
+def float_nodes(model, blocks, head):
+    """Names of the nodes kept float: each block runs from Conv node
+    `p2o.Conv.N` (N in `blocks`) up to the next Conv; the head is the last
+    Transpose and everything after it (the CTC classifier)."""
+    nodes = [node for node in model.graph.node if node.name and node.op_type != 'Constant']
+    names, block = [], None
+    for node in nodes:
+        if node.op_type == 'Conv':
+            block = int(node.name.rsplit('.', 1)[1]) if node.name.startswith('p2o.Conv.') else None
+        if block in blocks:
+            names.append(node.name)
+    if head:
+        last = max((i for i, node in enumerate(nodes) if node.op_type == 'Transpose'), default=len(nodes))
+        names += [node.name for node in nodes[last:]]
+    return names
+
+
+def quantize(fp32, int8, blobs, settings=SETTINGS, role='rec'):
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     model = onnx.load(str(fp32))
     keep = [node.name for node in model.graph.node if node.op_type in settings['keep_float']]
+    if role == 'rec':
+        keep += float_nodes(model, set(settings.get('rec_float_blocks', ())), settings.get('rec_float_head'))
     blobs = list(blobs)
     stride = settings['stride']
     # histogram calibration keeps every activation of a chunk in memory (some
@@ -155,7 +180,7 @@ def build(sources, outs, settings=SETTINGS, log=print):
         out.mkdir(parents=True, exist_ok=True)
         fp32, int8 = (out / name for name in OUTPUTS[role])
         fix_shape(found[role], fp32, *shape)
-        quantize(fp32, int8, blobs(), settings)
+        quantize(fp32, int8, blobs(), settings, role)
         manifest['outputs'][role] = {'input': [1, 3, *shape], fp32.name: sha256_of(fp32), int8.name: sha256_of(int8)}
         log(f'built     {fp32} (derived from {found[role].name})\nbuilt     {int8} (INT8, derived)')
     for role in SOURCES:

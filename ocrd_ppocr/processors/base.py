@@ -3,6 +3,7 @@ resource directories, page images as BGR arrays, and one-line page errors."""
 import os
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from lxml.etree import XMLSyntaxError
 from ocrd import Processor
@@ -156,6 +157,7 @@ def pil_to_bgr(pil):
         rgba = pil.convert('RGBA')
         background = Image.new('RGBA', rgba.size, (255, 255, 255, 255))
         pil = Image.alpha_composite(background, rgba)
-    rgb = np.asarray(pil.convert('RGB'))
-    return np.ascontiguousarray(rgb[:, :, ::-1])
+    if mode in ('1', 'L'):  # most scans: OpenCV's conversion is several times faster than PIL's
+        return cv2.cvtColor(np.asarray(pil.convert('L')), cv2.COLOR_GRAY2BGR)
+    return cv2.cvtColor(np.asarray(pil.convert('RGB')), cv2.COLOR_RGB2BGR)
 

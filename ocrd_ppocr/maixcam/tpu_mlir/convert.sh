@@ -10,7 +10,10 @@
 # calibration/det or calibration/rec; model_deploy.py writes an INT8 and a
 # BF16 cvimodel and compares tpu-mlir's simulation of each with the reference
 # (it prints the similarities, and fails below its tolerance). In the INT8
-# models every Softmax stays BF16 (a quantize table; cv181x keeps it so anyway).
+# models every Softmax stays BF16 (a quantize table; cv181x keeps it so anyway),
+# and in the recogniser so do the layers named in rec_float_layers.txt: the
+# backbone blocks and CTC head that the ONNX Runtime INT8 graph keeps float
+# (chosen by a sensitivity scan, see the README).
 # INT8 outputs against FP32 (tpu-mlir 1.30.2) fall below model_deploy.py's
 # default INT8 tolerance 0.90,0.80 (cosine, euclidean) on some inputs: the
 # detector's sigmoid map reached 0.975 / 0.776 on the middle window, the
@@ -44,7 +47,14 @@ convert() {
             --test_input "$data/$sample" --test_result "${name}_top_outputs.npz" --mlir "$name.mlir"
         run_calibration.py "$name.mlir" --dataset "$data" --input_num "$count" -o "${name}_cali_table"
         local qtable=()
-        grep -o '"[^"]*_Softmax"' "$name.mlir" | tr -d '"' | sort -u | sed 's/$/ BF16/' > "${name}_qtable" || true
+        {
+            grep -o '"[^"]*_Softmax"' "$name.mlir" | tr -d '"'
+            # the layers our ONNX Runtime INT8 graph keeps float (rec_float_layers.txt)
+            if [ "$3" = rec ] && [ -s ../rec_float_layers.txt ]; then
+                grep -o 'loc("[^"]*")' "$name.mlir" | sed 's/^loc("//; s/")$//' \
+                    | grep -f <(sed 's/[.]/[.]/g; s/^/^/; s/$/_/' ../rec_float_layers.txt) || true
+            fi
+        } | sort -u | sed 's/$/ BF16/' > "${name}_qtable" || true
         if [ -s "${name}_qtable" ]; then qtable=(--quantize_table "${name}_qtable"); fi
         model_deploy.py --mlir "$name.mlir" --processor cv181x --quantize INT8 \
             --calibration_table "${name}_cali_table" "${qtable[@]}" --tolerance "$INT8_TOLERANCE" \
