@@ -30,6 +30,44 @@ def test_line_detection_matches_ground_truth(bebel_kant_segmented, pages):
     assert hmean(*total) >= 0.95, f'pooled Hmean {hmean(*total):.3f} from {total}'
 
 
+def test_text_regions_match_ground_truth_on_bebel(bebel_kant_segmented):
+    """Regions from line geometry against the GT TextRegions of bebel (IoU >= 0.5,
+    as evaluate.py --regions): paragraphs split at indents, footnotes kept whole
+    but split where their spacing opens up, a list with hanging indents kept together
+    (measured 0.95 pooled)."""
+    outputs = output_pages(bebel_kant_segmented, 'OCR-D-SEG')
+    total = [0, 0, 0]
+    for page_id, _, gt in BEBEL:
+        gt_regions = page_polygons(gt, 'TextRegion')
+        out_regions = page_polygons(outputs[page_id], 'TextRegion')
+        matched = match(gt_regions, out_regions)
+        total = [t + n for t, n in zip(total, (matched, len(gt_regions), len(out_regions)))]
+    assert hmean(*total) >= 0.85, f'pooled region Hmean {hmean(*total):.3f} from {total}'
+
+
+def _box_line(x0, y0, x1, y1):
+    return Line(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32), 0.9)
+
+
+def test_region_rules_on_line_geometry():
+    """A paragraph (indented first line, short last line), then a list with
+    hanging indents, then small print whose spacing opens up between two notes."""
+    rows = [(250, 2790), (250, 2790), (250, 900),  # paragraph end
+            (430, 2790), (250, 2790), (250, 1500),  # next paragraph, indented start
+            (430, 2790), (540, 2790), (540, 1400),  # list item 1 with hanging indent
+            (430, 2790), (540, 2790), (540, 2000)]  # list item 2
+    lines = [_box_line(x0, 300 + 88 * i, x1, 372 + 88 * i) for i, (x0, x1) in enumerate(rows)]
+    top = 300 + 88 * len(rows) + 100
+    notes = [(400, 2790), (250, 2790), (250, 1800), (400, 2790), (250, 2790), (250, 2790)]  # 2 paragraphs
+    lines += [_box_line(x0, top + 70 * i, x1, top + 62 + 70 * i) for i, (x0, x1) in enumerate(notes)]
+    second = top + 70 * len(notes) + 55  # the next note, after a wider space
+    lines += [_box_line(400, second + 70 * i, 2790, second + 62 + 70 * i) for i in range(3)]
+    regions = layout(lines, merge=False)
+    assert [len(region.lines) for region in regions] == [3, 3, 6, 6, 3]
+    outline = regions[0].points
+    assert outline.shape[0] == 6  # a staircase around the short last line, not a hull over the empty corner
+
+
 def test_output_is_valid_page_with_regions_order_and_metadata(bebel_kant_segmented):
     run(['ocrd', 'workspace', 'validate', '-q', 'OCR-D-SEG', '-s', 'pixel_density'], cwd=bebel_kant_segmented)
     for page_id, path in output_pages(bebel_kant_segmented, 'OCR-D-SEG').items():

@@ -16,6 +16,8 @@ from typing import List
 
 import cv2
 import numpy as np
+from shapely.geometry import box
+from shapely.ops import unary_union
 
 from .ink import fit_to_ink
 
@@ -41,9 +43,14 @@ class Line:
 class Region:
     lines: List[Line] = field(default_factory=list)
 
+    def spacing(self):
+        """Median distance between the centres of consecutive lines (None for one line)."""
+        centres = [(line.box[1] + line.box[3]) / 2 for line in self.lines]
+        return float(np.median(np.diff(centres))) if len(centres) > 1 else None
+
     @property
     def points(self):
-        return hull([line.points for line in self.lines])
+        return region_outline([line.points for line in self.lines])
 
     @property
     def box(self):
@@ -55,6 +62,26 @@ def hull(polygons):
     """Convex hull of several polygons, as an (N, 2) float32 array."""
     points = np.concatenate([np.asarray(p, dtype=np.float32) for p in polygons])
     return cv2.convexHull(points).reshape(-1, 2)
+
+
+def region_outline(polygons):
+    """Outline of a region around its line polygons: the union of the lines'
+    bounding boxes, each stretched halfway to the line above and below. Unlike
+    a convex hull it leaves out the empty corner beside a paragraph's short
+    last line. One line, or boxes that do not join up: the convex hull."""
+    if len(polygons) < 2:
+        return hull(polygons)
+    boxes = sorted((tuple(np.min(p, axis=0)) + tuple(np.max(p, axis=0)) for p in polygons),
+                   key=lambda b: (b[1] + b[3]) / 2)
+    rects = []
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        top = min(y0, (boxes[i - 1][3] + y0) / 2) if i else y0
+        bottom = max(y1, (y1 + boxes[i + 1][1]) / 2) if i + 1 < len(boxes) else y1
+        rects.append(box(x0, top, x1, bottom))
+    shape = unary_union(rects).simplify(0)
+    if shape.geom_type != 'Polygon':
+        return hull(polygons)
+    return np.asarray(shape.exterior.coords[:-1], dtype=np.float32)
 
 
 def _vertical_overlap(a, b):
@@ -147,12 +174,27 @@ def _gap_spanned(i, j, boxes, height):
     return max(_covered_fraction(x0, x1, above), _covered_fraction(x0, x1, below)) >= 0.6
 
 
-def group_regions(lines, max_gap=1.5, min_overlap=0.3, max_height_ratio=1.5):
+def group_regions(lines, max_gap=1.5, min_overlap=0.3, max_height_ratio=1.5, spacing_jump=1.4, small_print=0.88):
     """Group lines into regions: a line joins the region whose last line lies
     just above it (vertical gap at most `max_gap` line heights), overlaps it
-    horizontally by `min_overlap` of the narrower one, and has a similar height."""
+    horizontally by `min_overlap` of the narrower one, and has a similar height.
+
+    Within that, a region ends where the line spacing jumps (more than
+    `spacing_jump` times the region's own: the space between two footnotes)
+    and, in normal print, where a paragraph starts (see _starts_paragraph).
+    Small print (line spacing under `small_print` of the page's usual one:
+    footnotes, notes) is kept together across its inner paragraphs."""
+    lines = sorted(lines, key=lambda l: (l.box[1] + l.box[3]) / 2)
+    below = [_next_below(i, lines) for i in range(len(lines))]
+    # the page's body text has the widest regular spacing (footnotes may
+    # outnumber its lines, so not the median); headings, taller than the
+    # usual line, are left out
+    usual = 1.25 * float(np.median([line.height for line in lines])) if lines else 0
+    pitches = [_centre(lines[j]) - _centre(lines[i]) for i, j in enumerate(below)
+               if j is not None and max(lines[i].height, lines[j].height) <= usual]
+    page_pitch = float(np.percentile(pitches, 75)) if pitches else None
     regions = []
-    for line in sorted(lines, key=lambda l: (l.box[1] + l.box[3]) / 2):
+    for index, line in enumerate(lines):
         x0, y0, x1, y1 = line.box
         best = None
         for region in regions:
@@ -166,7 +208,13 @@ def group_regions(lines, max_gap=1.5, min_overlap=0.3, max_height_ratio=1.5):
             overlap = min(x1, last[2]) - max(x0, last[0])
             if overlap < min_overlap * min(x1 - x0, last[2] - last[0]):
                 continue
-            if _starts_paragraph(line.box, region, height):
+            pitch = _centre(line) - _centre(region.lines[-1])
+            spacing = region.spacing()
+            if spacing and pitch > spacing_jump * spacing:
+                continue
+            small = page_pitch and (spacing or pitch) < small_print * page_pitch
+            following = lines[below[index]].box if below[index] is not None else None
+            if not small and _starts_paragraph(line.box, region, height, following):
                 continue
             if best is None or gap < best[0]:
                 best = (gap, region)
@@ -177,15 +225,40 @@ def group_regions(lines, max_gap=1.5, min_overlap=0.3, max_height_ratio=1.5):
     return regions
 
 
-def _starts_paragraph(box, region, height):
-    """A line opens a new paragraph below `region` when the line before it
-    stops well short of the region's right edge, or when it is indented
-    while still reaching the right edge (a centred short line is not)."""
+def _centre(line):
+    return (line.box[1] + line.box[3]) / 2
+
+
+def _next_below(index, lines):
+    """Index of the nearest line below lines[index] in the same column
+    (horizontal overlap, similar height), or None."""
+    x0, y0, x1, y1 = lines[index].box
+    for j in range(index + 1, len(lines)):
+        a0, b0, a1, b1 = lines[j].box
+        if b0 - y1 > 1.5 * (y1 - y0):
+            return None
+        if b0 >= (y0 + y1) / 2 and min(x1, a1) - max(x0, a0) > 0.3 * min(x1 - x0, a1 - a0) \
+                and max(y1 - y0, b1 - b0) <= 1.5 * min(y1 - y0, b1 - b0):
+            return j
+    return None
+
+
+def _starts_paragraph(box, region, height, following=None):
+    """A line opens a new paragraph below `region` when it is indented from
+    the region's left edge and either the line before it stops well short of
+    the region's right edge, or it reaches the right edge itself while the
+    line after it (`following`) goes back to the margin. A line that does not
+    start indented (a list item after its hanging-indented predecessor) or
+    whose successor keeps its indentation (a hanging indent, a quotation)
+    continues the region; so does a centred short line."""
     left, _, right, _ = region.box
     last = region.lines[-1].box
+    if box[0] - left <= 1.0 * height:
+        return False
     if last[2] < max(right, box[2]) - 3 * height:
         return True
-    return box[0] - left > 1.0 * height and box[2] > right - 1.0 * height
+    indented_block = following is not None and abs(following[0] - box[0]) < 0.5 * height
+    return not indented_block and box[2] > right - 1.0 * height
 
 
 def reading_order(boxes):

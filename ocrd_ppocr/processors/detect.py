@@ -11,10 +11,10 @@ from PIL import Image
 
 from ..engine.detect import DetectorOptions, TextDetector
 from ..engine.ink import ink_mask
-from ..engine.layout import Line, clean_lines, layout
+from ..engine.layout import Line, clean_lines, layout, region_outline
 from .base import PpocrProcessor
 from .dewarped import attach_grid
-from .geometry import points_string, to_page_polygon
+from .geometry import integer_polygon, points_string, to_page_polygon
 
 OPTION_NAMES = ('limit_side_len', 'limit_type', 'max_side_len', 'thresh', 'box_thresh',
                 'unclip_ratio', 'max_candidates', 'use_dilation', 'score_mode', 'box_type')
@@ -152,10 +152,10 @@ def segment_page(page, page_id, image, detector, merge=True, fit=True):
             continue
         index = len(group.get_RegionRefIndexed())
         region_id = f'region{index + 1:04d}'
-        hull = cv2.convexHull(np.concatenate([p for p, _ in lines]).astype(np.int32)).reshape(-1, 2)
+        outline = integer_polygon(region_outline([np.asarray(p, dtype=np.float64) for p, _ in lines]))
         text_region = TextRegionType(
             id=region_id, type_='paragraph',
-            Coords=CoordsType(points=points_string(hull),
+            Coords=CoordsType(points=points_string(outline),
                               conf=round(float(np.mean([s for _, s in lines])), 4)))
         for number, (polygon, score) in enumerate(lines, 1):
             text_region.add_TextLine(TextLineType(
