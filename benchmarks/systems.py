@@ -73,7 +73,7 @@ class Runner:
         runs = [{'total_s': d.wall_s + r.wall_s, 'cpu_s': d.cpu_s + r.cpu_s, 'det_s': d.wall_s, 'rec_s': r.wall_s,
                  'max_rss_mb': max(d.max_rss_mb, r.max_rss_mb)} for d, r in zip(det_runs, rec_runs)]
         return SystemRun('ocrd_ppocr detect+recognize', self.ws.dataset.name, f'{detector} + {recogniser}',
-                         'defaults (textline_orientation PP-LCNet, textequiv_level word)',
+                         'defaults (textline_orientation ch_ppocr_mobile_v2.0_cls, textequiv_level word)',
                          self.ws.outputs(grp), runs, _add_floors(det_floor, rec_floor))
 
     def ours_one_pass(self, detector, recogniser):

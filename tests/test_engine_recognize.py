@@ -20,7 +20,7 @@ from ocrd_ppocr.engine.session import ModelError
 from ocrd_ppocr.engine.textline_orientation import TextlineOrientation
 
 DATA = os.path.join(os.path.dirname(__file__), 'data', 'recognize')
-CLASSIFIERS = ['ch_ppocr_mobile_v2.0_cls.onnx', 'PP-LCNet_textline_ori.onnx']
+CLASSIFIERS = ['ch_ppocr_mobile_v2.0_cls.onnx']
 
 
 def resource(name):

@@ -36,7 +36,7 @@ INT8_TOLERANCE=${INT8_TOLERANCE:-0.85,0.45}
 # convert NAME SHAPE CALIBRATION_DIR MEAN SCALE [more model_transform.py options]
 # (the reference input is the middle calibration image)
 convert() {
-    local name=$1 shape=$2 data=../calibration/$3 mean=$4 scale=$5 sample count
+    local name=$1 shape=$2 role=$3 data=../calibration/$3 mean=$4 scale=$5 sample count
     count=$(ls "calibration/$3" | wc -l)
     sample=$(ls "calibration/$3" | sort | sed -n "$((count / 2 + 1))p")
     shift 5
@@ -50,7 +50,7 @@ convert() {
         {
             grep -o '"[^"]*_Softmax"' "$name.mlir" | tr -d '"'
             # the layers our ONNX Runtime INT8 graph keeps float (rec_float_layers.txt)
-            if [ "$3" = rec ] && [ -s ../rec_float_layers.txt ]; then
+            if [ "$role" = rec ] && [ -s ../rec_float_layers.txt ]; then
                 grep -o 'loc("[^"]*")' "$name.mlir" | sed 's/^loc("//; s/")$//' \
                     | grep -f <(sed 's/[.]/[.]/g; s/^/^/; s/$/_/' ../rec_float_layers.txt) || true
             fi
