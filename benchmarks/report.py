@@ -6,7 +6,7 @@ import statistics
 COLUMNS = [  # (key, header, format)
     ('system', 'system', '{}'), ('dataset', 'dataset', '{}'), ('models', 'models', '{}'),
     ('pages', 'pages', '{}'), ('line_CER', 'line CER%', '{:.2f}'), ('page_CER', 'page CER%', '{:.2f}'),
-    ('H', 'det H', '{:.3f}'), ('dh_CER', 'dh CER%', '{:.2f}'), ('dh_WER', 'dh WER%', '{:.2f}'),
+    ('page_CER_ordered', 'page CER% GT ordered', '{:.2f}'), ('H', 'det H', '{:.3f}'), ('region_H', 'region H', '{:.3f}'), ('dh_CER', 'dh CER%', '{:.2f}'), ('dh_WER', 'dh WER%', '{:.2f}'),
     ('s_page', 's/page', '{:.2f}'), ('cpu_s_page', 'CPU s/p', '{:.2f}'), ('det_s_page', 'det s/p', '{:.2f}'), ('rec_s_page', 'rec s/p', '{:.2f}'),
     ('inproc_s_page', 'in-proc s/p', '{:.2f}'), ('ort_s_page', 'ORT s/p', '{:.2f}'),
     ('pure_s_page', 'pure s/p', '{:.2f}'), ('total_pure', 'total/pure', '{:.2f}'),
@@ -15,7 +15,9 @@ COLUMNS = [  # (key, header, format)
 ]
 LEGEND = """\
 line CER, page CER, det H: ../shared/eval/evaluate.py (line-matched CER, whole-page CER, detection Hmean at
-IoU >= 0.5), pooled over the pages; dh CER/WER: dinglehopper (grapheme clusters, TextLine level), pooled.
+IoU >= 0.5), pooled over the pages; page CER GT ordered: the same page CER with the GT lines of each region put
+top to bottom (bebel's GT files store some lines out of order); region H: evaluate.py --regions Hmean, mean of
+pages; dh CER/WER: dinglehopper (grapheme clusters, TextLine level), pooled.
 s/page: whole-process wall time per page (median of the runs; ours: detect + recognise processes, startup
 included); CPU s/p: the same processes' user + system CPU time (robust against other load on a shared
 machine); det/rec s/p: per stage (ours: each process; peers: in-process stage time); in-proc s/p: time inside
@@ -38,6 +40,7 @@ def make_row(run, page_scores, pooled_scores, dinglehopper):
     row = {'system': run.system, 'dataset': run.dataset, 'models': run.models, 'params': run.params,
            'pages': pages, 'runs': len(run.runs),
            'line_CER': 100 * pooled_scores['line_CER'], 'page_CER': 100 * pooled_scores['page_CER'],
+           'page_CER_ordered': 100 * pooled_scores['page_CER_ordered'], 'region_H': pooled_scores['region_H'],
            'P': pooled_scores['P'], 'R': pooled_scores['R'], 'H': pooled_scores['H'],
            'dh_CER': 100 * dinglehopper['cer'], 'dh_WER': 100 * dinglehopper['wer'],
            's_page': per_page(median_of(run.runs, 'total_s')), 'cpu_s_page': per_page(median_of(run.runs, 'cpu_s')),

@@ -145,7 +145,8 @@ def summary(result):
     lines = ['', report.text_table(result['rows']) if result['rows'] else '(no system rows)', '', report.LEGEND]
     lines += result['speed']
     if result.get('maixcam'):
-        lines += ['', 'MaixCAM preset, FP32 against INT8:', report.text_table(result['maixcam'], report.MAIXCAM_COLUMNS)]
+        lines += ['', 'MaixCAM preset, FP32 against INT8:',
+                  report.text_table(result['maixcam'], report.MAIXCAM_COLUMNS)]
     for check in result.get('same_crop', []):
         lines.append(f"same crop, same text ({check['recogniser']}, {check['crops']} GT line crops; ours: "
                      f"CER {check['ours_CER']:.2f} %): " + '; '.join(

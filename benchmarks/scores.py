@@ -22,10 +22,40 @@ def gt_lines(path):
 
 
 def evaluate_pages(gt, outputs):
-    """{page_id: evaluate.score(...)} for the pages in `outputs` (page_id -> file)."""
+    """{page_id: evaluate.score(...)} for the pages in `outputs` (page_id -> file),
+    plus two figures beside the project's definition: the page CER with the GT
+    lines put in reading order (`page_CER_ordered`; some GT files store lines
+    out of order, which the page CER charges to every system alike) and the
+    region Hmean (`region_H`, evaluate.py --regions) of PAGE outputs."""
     evaluate = _evaluate()
-    return {page_id: evaluate.score(evaluate.load(str(gt[page_id])), evaluate.load(str(path)))
-            for page_id, path in outputs.items()}
+    scores = {}
+    for page_id, path in outputs.items():
+        out = evaluate.load(str(path))
+        score = evaluate.score(evaluate.load(str(gt[page_id])), out)
+        score['page_CER_ordered'] = evaluate.score(gt_lines_in_order(gt[page_id]), out)['page_CER']
+        if str(path).endswith('.xml'):
+            score['region_H'] = evaluate.score(evaluate.load(str(gt[page_id]), 'TextRegion'),
+                                               evaluate.load(str(path), 'TextRegion'))['H']
+        scores[page_id] = score
+    return scores
+
+
+def gt_lines_in_order(path):
+    """[(polygon, text)] of the GT lines, regions in document order, lines of a
+    region top to bottom."""
+    from lxml import etree
+    evaluate = _evaluate()
+    tree = etree.parse(str(path))
+    ns = {'pc': tree.getroot().nsmap.get('pc') or tree.getroot().nsmap.get(None)}
+    lines = []
+    for region in tree.iterfind('.//pc:TextRegion', ns):
+        own = []
+        for line in region.iterfind('./pc:TextLine', ns):
+            points = [tuple(map(float, p.split(','))) for p in line.find('./pc:Coords', ns).get('points').split()]
+            unicode = line.find('./pc:TextEquiv/pc:Unicode', ns)
+            own.append((points, evaluate.norm(unicode.text if unicode is not None else '')))
+        lines += sorted(own, key=lambda item: sum(y for _, y in item[0]) / len(item[0]))
+    return lines
 
 
 def pooled(pages):
@@ -38,6 +68,9 @@ def pooled(pages):
     return {'line_CER': total('errors') / max(chars, 1), 'P': p, 'R': r,
             'H': 2 * p * r / (p + r) if p + r else 0.0,
             'page_CER': sum(s['page_CER'] * s['chars'] for s in pages.values()) / max(chars, 1),
+            'page_CER_ordered': sum(s['page_CER_ordered'] * s['chars'] for s in pages.values()) / max(chars, 1),
+            'region_H': (sum(s['region_H'] for s in pages.values()) / len(pages)
+                         if pages and all('region_H' in s for s in pages.values()) else None),
             'gt_lines': total('gt_lines'), 'out_lines': total('out_lines'), 'matched': matched}
 
 
