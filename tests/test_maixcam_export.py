@@ -216,3 +216,14 @@ npz compare FAILED.
         '(cosine, euclidean, sqnr) = (0.9999998807907104, 0.999998787537148, 118.32452774047852), PASSED '
         '(tolerance 0.99,0.99)',
         'a_tpu_outputs.npz vs a_top_outputs.npz: min similarity (cosine, euclidean, sqnr) = (0.91, 0.62, 8.1), FAILED']
+
+
+def test_float_layer_lists_name_real_graph_tensors(outdir):
+    """The mixed-precision lists convert.sh turns into BF16 quantisation tables
+    name tensors of the exported graphs: 77 for the recogniser, 47 nodes' worth
+    for the detector."""
+    import onnx
+    for role, graph in (('det', 'PP-OCRv3_det_maixcam_fp32.onnx'), ('rec', 'PP-OCRv4_rec_maixcam_fp32.onnx')):
+        listed = (outdir / f'{role}_float_layers.txt').read_text().split()
+        tensors = {out for node in onnx.load(str(outdir / graph)).graph.node for out in node.output}
+        assert listed and set(listed) <= tensors, role

@@ -46,6 +46,10 @@ SETTINGS = {
     'calibrate_method': 'Percentile', 'percentile': 99.999, 'keep_float': ['Softmax', 'Sigmoid'],
     'rec_pieces': 220, 'stride': 20,
     'rec_float_blocks': [2, 3, 4, 14, 18, 19, 30, 32], 'rec_float_head': True,
+    # detector: greedy forward selection over 16 node groups (line P/R on the
+    # bebel pages in 224x320 windows; kant checked after): two backbone
+    # stretches and the DB head stay float, [first node, next node) by name
+    'det_float_ranges': [['Conv_16', 'Conv_20'], ['Conv_32', 'Conv_36'], ['Conv_71', None]],
 }
 
 
@@ -135,12 +139,25 @@ def float_nodes(model, blocks, head):
     return names
 
 
+def float_ranges(model, ranges):
+    """Names of the named, non-Constant nodes from node `start` up to (not
+    including) node `stop` (None: the end of the graph), for each range."""
+    nodes = [node.name for node in model.graph.node if node.name and node.op_type != 'Constant']
+    names = []
+    for start, stop in ranges:
+        first = nodes.index(start)
+        names += nodes[first:nodes.index(stop) if stop else len(nodes)]
+    return names
+
+
 def quantize(fp32, int8, blobs, settings=SETTINGS, role='rec'):
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     model = onnx.load(str(fp32))
     keep = [node.name for node in model.graph.node if node.op_type in settings['keep_float']]
     if role == 'rec':
         keep += float_nodes(model, set(settings.get('rec_float_blocks', ())), settings.get('rec_float_head'))
+    else:
+        keep += float_ranges(model, settings.get('det_float_ranges', ()))
     blobs = list(blobs)
     stride = settings['stride']
     # histogram calibration keeps every activation of a chunk in memory (some

@@ -29,13 +29,13 @@ import onnx
 from ocrd_utils import list_resource_candidates
 
 from .build import (CALIBRATION, DET_SHAPE, OUTPUTS, REC_SHAPE, SETTINGS, SOURCES, fix_shape, float_nodes,
-                    sha256_of)
+                    float_ranges, sha256_of)
 
 HERE = Path(__file__).parent
 CONVERT = HERE / 'tpu_mlir' / 'convert.sh'
 EXECUTABLES = {'det': 'ocrd-ppocr-detect', 'rec': 'ocrd-ppocr-recognize'}
 LABELS = 'ppocr_keys_v1.txt'
-FLOAT_LAYERS = 'rec_float_layers.txt'  # read by convert.sh
+FLOAT_LAYERS = '{}_float_layers.txt'  # per role (det, rec), read by convert.sh
 # names convert.sh gives the INT8 cvimodels (the ones the .mud names)
 CVIMODELS = {'det': 'PP-OCRv3_det_maixcam_int8.cvimodel', 'rec': 'PP-OCRv4_rec_maixcam_int8.cvimodel'}
 # the station's normalisation: det mean/scale 1/(255*std) (ImageNet, BGR order
@@ -116,13 +116,18 @@ def rec_pieces(limit=SETTINGS['rec_pieces']):
         yield entry, number, image
 
 
-def write_float_layers(rec_graph, target):
-    """The output tensors of the recogniser's nodes that our INT8 graph keeps
-    float (build.float_nodes), one a line: convert.sh puts every tpu-mlir op
-    named after them into the INT8 model's quantisation table as BF16, so the
-    station runs the same mixed precision that `-P preset maixcam` predicts."""
-    model = onnx.load(str(rec_graph), load_external_data=False)
-    names = set(float_nodes(model, set(SETTINGS.get('rec_float_blocks', ())), SETTINGS.get('rec_float_head')))
+def write_float_layers(role, graph, target):
+    """The output tensors of the nodes that our INT8 graph of `role` keeps
+    float (build.float_nodes, build.float_ranges), one a line: convert.sh puts
+    every tpu-mlir op named after them into the INT8 model's quantisation
+    table as BF16, so the station runs the same mixed precision that
+    `-P preset maixcam` predicts."""
+    model = onnx.load(str(graph), load_external_data=False)
+    if role == 'rec':
+        names = float_nodes(model, set(SETTINGS.get('rec_float_blocks', ())), SETTINGS.get('rec_float_head'))
+    else:
+        names = float_ranges(model, SETTINGS.get('det_float_ranges', ()))
+    names = set(names)
     tensors = [output for node in model.graph.node if node.name in names for output in node.output]
     target.write_text(''.join(tensor + '\n' for tensor in tensors))
     return len(tensors)
@@ -206,8 +211,9 @@ def export(out, run_convert=True, tpu_mlir=None, log=print):
         log(f'wrote     {graph.name} (from {origin})')
     count = write_labels(graphs['rec'][0], out / LABELS)
     log(f'wrote     {LABELS} ({count} characters)')
-    count = write_float_layers(graphs['rec'][0], out / FLOAT_LAYERS)
-    log(f'wrote     {FLOAT_LAYERS} ({count} recogniser tensors kept float/BF16)')
+    for role, (graph, _) in graphs.items():
+        count = write_float_layers(role, graph, out / FLOAT_LAYERS.format(role))
+        log(f'wrote     {FLOAT_LAYERS.format(role)} ({count} tensors kept float/BF16)')
     listing = write_calibration(out)
     log(f"wrote     calibration/ ({len(listing['det'])} det windows, {len(listing['rec'])} rec pieces)")
     (out / 'pp_ocr.mud').write_text(mud_text())

@@ -11,9 +11,9 @@
 # BF16 cvimodel and compares tpu-mlir's simulation of each with the reference
 # (it prints the similarities, and fails below its tolerance). In the INT8
 # models every Softmax stays BF16 (a quantize table; cv181x keeps it so anyway),
-# and in the recogniser so do the layers named in rec_float_layers.txt: the
-# backbone blocks and CTC head that the ONNX Runtime INT8 graph keeps float
-# (chosen by a sensitivity scan, see the README).
+# and so do the layers named in det_float_layers.txt / rec_float_layers.txt:
+# the blocks and heads that the ONNX Runtime INT8 graphs keep float (chosen by
+# sensitivity scans, see the README).
 # INT8 outputs against FP32 (tpu-mlir 1.30.2) fall below model_deploy.py's
 # default INT8 tolerance 0.90,0.80 (cosine, euclidean) on some inputs: the
 # detector's sigmoid map reached 0.975 / 0.776 on the middle window, the
@@ -49,10 +49,10 @@ convert() {
         local qtable=()
         {
             grep -o '"[^"]*_Softmax"' "$name.mlir" | tr -d '"'
-            # the layers our ONNX Runtime INT8 graph keeps float (rec_float_layers.txt)
-            if [ "$role" = rec ] && [ -s ../rec_float_layers.txt ]; then
+            # the layers our ONNX Runtime INT8 graph keeps float ({det,rec}_float_layers.txt)
+            if [ -s "../${role}_float_layers.txt" ]; then
                 grep -o 'loc("[^"]*")' "$name.mlir" | sed 's/^loc("//; s/")$//' \
-                    | grep -f <(sed 's/[.]/[.]/g; s/^/^/; s/$/_/' ../rec_float_layers.txt) || true
+                    | grep -f <(sed 's/[.]/[.]/g; s/^/^/; s/$/_/' "../${role}_float_layers.txt") || true
             fi
         } | sort -u | sed 's/$/ BF16/' > "${name}_qtable" || true
         if [ -s "${name}_qtable" ]; then qtable=(--quantize_table "${name}_qtable"); fi
