@@ -45,7 +45,7 @@ class Region:
 
     def spacing(self):
         """Median distance between the centres of consecutive lines (None for one line)."""
-        centres = [(line.box[1] + line.box[3]) / 2 for line in self.lines]
+        centres = [_centre(line) for line in self.lines]
         return float(np.median(np.diff(centres))) if len(centres) > 1 else None
 
     @property
@@ -184,7 +184,7 @@ def group_regions(lines, max_gap=1.5, min_overlap=0.3, max_height_ratio=1.5, spa
     and, in normal print, where a paragraph starts (see _starts_paragraph).
     Small print (line spacing under `small_print` of the page's usual one:
     footnotes, notes) is kept together across its inner paragraphs."""
-    lines = sorted(lines, key=lambda l: (l.box[1] + l.box[3]) / 2)
+    lines = sorted(lines, key=_centre)
     below = [_next_below(i, lines) for i in range(len(lines))]
     # the page's body text has the widest regular spacing (footnotes may
     # outnumber its lines, so not the median); headings, taller than the
