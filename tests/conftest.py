@@ -72,6 +72,15 @@ def run(args, cwd, env=None, check=True, text=True):
     return result
 
 
+def startup_error(args, cwd):
+    """Run a processor that must refuse to start: asserts exit code 1 and no
+    traceback, returns its one-line error (the last line on stderr)."""
+    result = run(args, cwd=cwd, check=False)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert 'Traceback' not in result.stderr
+    return result.stderr.strip().splitlines()[-1]
+
+
 def output_pages(workspace_dir, file_grp):
     """{page_id: path} of the PAGE files in a fileGrp."""
     workspace = Resolver().workspace_from_url(str(Path(workspace_dir, 'mets.xml')))
