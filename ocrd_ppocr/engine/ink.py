@@ -17,10 +17,12 @@ def ink_mask(image_bgr):
     return mask
 
 
-def fit_to_ink(points, mask, margin=0.04):
+def fit_to_ink(points, mask, margin=0.04, typical_height=None):
     """`points` (N, 2) as a polygon hugging the ink of `mask` inside it; the
     input polygon if it holds no ink. `margin` is a fraction of the line height
-    kept around the ink."""
+    kept around the ink. Gaps are judged against `typical_height` (the page's
+    usual line box height) where given: a box that a large initial makes
+    twice as tall would otherwise bridge the gap to the next line's ascenders."""
     points = np.asarray(points, dtype=np.float32)
     height, width = mask.shape
     x0, y0 = np.floor(points.min(axis=0)).astype(int)
@@ -41,11 +43,18 @@ def fit_to_ink(points, mask, margin=0.04):
     edges = np.linspace(left, right, slices + 1).round().astype(int)
     spans = []  # (start, end, top, bottom) per slice with ink
     centre = (ink.shape[0] - 1) / 2
-    max_gap = max(2, int(round(0.12 * line_height)))
+    max_gap = max(2, int(round(0.12 * min(line_height, typical_height or line_height))))
     for start, end in zip(edges[:-1], edges[1:]):
         band = _central_band(ink[:, start:end].any(axis=1), centre, max_gap)
         if band is not None:
             spans.append([start, end, band[0] - pad, band[1] + 1 + pad])
+    if spans:
+        # a slice of x-height letters only gets the line's usual band (the
+        # median slice's), as line polygons in ground truth have: the outline
+        # follows ink that rises above or sinks below it, not ink that falls short
+        usual_top, usual_bottom = np.median([s[2] for s in spans]), np.median([s[3] for s in spans])
+        for span in spans:
+            span[2], span[3] = min(span[2], int(usual_top)), max(span[3], int(round(usual_bottom)))
     for this, following in zip(spans, spans[1:]):
         # neighbouring slices must overlap vertically, or the outline folds
         following[2] = min(following[2], this[3] - 1)
