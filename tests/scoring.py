@@ -1,18 +1,29 @@
 """Line matching as the project is judged (../shared/eval/evaluate.py): lines
 matched one-to-one, greedily by IoU, at IoU >= 0.5. Kept here so the tests run
 without ../shared; the benchmark calls the shared evaluator itself."""
+import unicodedata
+
 from lxml import etree
+from rapidfuzz.distance import Levenshtein
 from shapely.geometry import Polygon
 
 
 def page_polygons(path, tag='TextLine'):
+    return [polygon for polygon, _ in page_lines(path, tag)]
+
+
+def page_lines(path, tag='TextLine'):
+    """(polygon, text) of every `tag` element, text normalised as evaluate.py does
+    (NFC, whitespace runs collapsed)."""
     tree = etree.parse(str(path))
     ns = {'pc': tree.getroot().nsmap.get(None) or tree.getroot().nsmap.get('pc')}
-    polygons = []
+    lines = []
     for element in tree.iterfind('.//pc:' + tag, ns):
         points = element.find('./pc:Coords', ns).get('points')
-        polygons.append([tuple(map(float, p.split(','))) for p in points.split()])
-    return polygons
+        unicode = element.find('./pc:TextEquiv/pc:Unicode', ns)
+        text = unicodedata.normalize('NFC', ' '.join(((unicode.text if unicode is not None else '') or '').split()))
+        lines.append(([tuple(map(float, p.split(','))) for p in points.split()], text))
+    return lines
 
 
 def _shape(points):
@@ -22,6 +33,22 @@ def _shape(points):
 
 def match(gt, out, threshold=0.5):
     """Number of one-to-one matches at IoU >= threshold."""
+    return len(matched_pairs(gt, out, threshold))
+
+
+def line_cer(gt_lines, out_lines):
+    """evaluate.py's line CER: (polygon, text) lines matched by IoU, edit
+    distance over the pairs, unmatched GT lines as deletions, unmatched
+    output as insertions, over the GT's characters."""
+    pairs = matched_pairs([p for p, _ in gt_lines], [p for p, _ in out_lines])
+    errors = sum(Levenshtein.distance(gt_lines[i][1], out_lines[j][1]) for i, j in pairs)
+    errors += sum(len(t) for i, (_, t) in enumerate(gt_lines) if i not in {i for i, _ in pairs})
+    errors += sum(len(t) for j, (_, t) in enumerate(out_lines) if j not in {j for _, j in pairs})
+    return errors / max(1, sum(len(t) for _, t in gt_lines))
+
+
+def matched_pairs(gt, out, threshold=0.5):
+    """[(gt index, out index)] matched one-to-one, greedily by IoU >= threshold."""
     gs, os_ = [_shape(p) for p in gt], [_shape(p) for p in out]
     pairs = []
     for i, g in enumerate(gs):
@@ -31,12 +58,13 @@ def match(gt, out, threshold=0.5):
                 iou = inter / (g.area + o.area - inter)
                 if iou >= threshold:
                     pairs.append((iou, i, j))
-    used_g, used_o = set(), set()
+    used_g, used_o, matched = set(), set(), []
     for _, i, j in sorted(pairs, reverse=True):
         if i not in used_g and j not in used_o:
             used_g.add(i)
             used_o.add(j)
-    return len(used_g)
+            matched.append((i, j))
+    return matched
 
 
 def hmean(matched, n_gt, n_out):

@@ -8,7 +8,8 @@ from PIL import Image
 from rapidfuzz.distance import Levenshtein
 from shapely.geometry import Polygon
 
-from conftest import BEBEL, make_workspace, output_pages, run
+from conftest import BEBEL, KANT, make_workspace, output_pages, run
+from scoring import line_cer, page_lines
 
 
 def norm(text):
@@ -203,3 +204,21 @@ def test_other_recognisers(tmp_path, model):
     gt_text, out_text = line_texts(BEBEL[3][2]), line_texts(output_pages(directory, 'OCR-D-OCR')['PHYS_0186'])
     bound = {'PP-OCRv4_rec_mobile': 0.04, 'PP-OCRv5_rec_mobile': 0.03, 'PP-OCRv6_rec_tiny': 0.03}[model]
     assert cer([(gt_text[k], out_text[k]) for k in gt_text]) <= bound
+
+
+def test_fraktur_pages_with_own_detection(bebel_kant_segmented):
+    """kant (Fraktur, 1784) detected by ocrd-ppocr-detect and read with
+    orthography=fraktur: line CER (evaluate.py's definition) at most 10 % on
+    each page, umlauts as one glyph with the small e, ſ inside words."""
+    run(['ocrd-ppocr-recognize', '-I', 'OCR-D-SEG', '-O', 'OCR-D-OCR-FRK', '-g', 'PHYS_0017,PHYS_0020',
+         '-P', 'orthography', 'fraktur', '-P', 'textequiv_level', 'glyph'], cwd=bebel_kant_segmented)
+    outputs = output_pages(bebel_kant_segmented, 'OCR-D-OCR-FRK')
+    for page_id, _, gt in KANT:
+        page_cer = line_cer(page_lines(gt), page_lines(outputs[page_id]))
+        assert page_cer <= 0.10, f'{page_id}: line CER {page_cer:.2%}'
+    text = ' '.join(t for _, t in page_lines(outputs['PHYS_0020']))
+    assert text.count('ſ') >= 30 and 'aͤ' in text and 'ä' not in text
+    page = parse(str(outputs['PHYS_0020']), silence=True).get_Page()
+    glyphs = [glyph.get_TextEquiv()[0].Unicode for region in page.get_TextRegion() for line in region.get_TextLine()
+              for word in line.get_Word() for glyph in word.get_Glyph()]
+    assert 'aͤ' in glyphs and 'ſ' in glyphs

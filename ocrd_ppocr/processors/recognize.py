@@ -7,6 +7,7 @@ from ocrd_utils import coordinates_of_segment
 
 from ..engine.crop import crop_polygon
 from ..engine.detect import TextDetector
+from ..engine.orthography import fraktur_spelling
 from ..engine.recognize import TextRecognizer
 from ..engine.textline_orientation import TextlineOrientation
 from .base import PpocrProcessor
@@ -134,6 +135,8 @@ class RecognizeProcessor(PpocrProcessor):
             for i, result in zip(flagged, second):
                 if result.confidence > results[i].confidence:
                     crops[i], results[i] = turned[i], result
+        if self.parameter['orthography'] == 'fraktur':
+            results = [fraktur_spelling(result) for result in results]
         for job, crop, result in zip(jobs, crops, results):
             job[1], job[3] = crop, result
 
@@ -152,7 +155,7 @@ class RecognizeProcessor(PpocrProcessor):
 
 
 DETECT_DEFAULTS = {'limit_side_len': 2048, 'limit_type': 'max', 'max_side_len': 4000, 'thresh': 0.3,
-                   'box_thresh': 0.6, 'unclip_ratio': 1.2, 'max_candidates': 1000, 'use_dilation': False,
+                   'box_thresh': 0.5, 'unclip_ratio': 1.2, 'max_candidates': 1000, 'use_dilation': False,
                    'score_mode': 'fast', 'box_type': 'quad'}
 
 
