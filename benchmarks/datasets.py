@@ -21,6 +21,9 @@ class Dataset:
     gt_grp: str
     img_grp: str = 'OCR-D-IMG'
     tesseract_model: str = 'eng'  # the Tesseract model that fits the script and language
+    # our recogniser's `orthography` that fits the print (fraktur: ſ and aͤ as the
+    # GT transcribes them), chosen per set as the Tesseract model is
+    orthography: str = 'as-read'
     pages: Optional[List[str]] = None  # physical page IDs (None: all)
     # the MaixCAM preset's rows: page scale for its 224x320 detection windows
     # (about 0.3 for 600 dpi scans); None: no MaixCAM rows for this set
@@ -32,7 +35,7 @@ def shared_datasets(data=DATA):
     return [Dataset('bebel_frau_1879', Path(data) / 'bebel_frau_1879' / 'mets.xml',
                     'OCR-D-GT-SEG-LINE', tesseract_model='deu', maixcam_tile_scale=0.3),
             Dataset('kant_aufklaerung_1784', Path(data) / 'kant_aufklaerung_1784' / 'data' / 'mets.xml',
-                    'OCR-D-GT-PAGE', tesseract_model='frk')]
+                    'OCR-D-GT-PAGE', tesseract_model='frk', orthography='fraktur')]
 
 
 @dataclass

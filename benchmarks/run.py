@@ -37,6 +37,8 @@ def parse_args(argv):
     parser.add_argument('--gt-grp', help='its ground-truth PAGE fileGrp (with --workspace)')
     parser.add_argument('--img-grp', default='OCR-D-IMG', help='its image fileGrp (with --workspace)')
     parser.add_argument('--tess-model', default='eng', help='Tesseract model for it (with --workspace)')
+    parser.add_argument('--orthography', default='as-read', choices=['as-read', 'fraktur'],
+                        help="our recogniser's orthography for it (with --workspace; fraktur for Fraktur print)")
     parser.add_argument('--datasets', help='comma-separated names of the shared sets to run (default: all)')
     parser.add_argument('--results', default='results', help='where reports and scratch copies go')
     parser.add_argument('--runs', type=int, help='timed runs per system (default: quick 1, full 3)')
@@ -56,7 +58,7 @@ def parse_args(argv):
 def datasets_of(args):
     if args.workspace:
         return [Dataset(Path(args.workspace).parent.name, Path(args.workspace).resolve(), args.gt_grp,
-                        args.img_grp, args.tess_model)]
+                        args.img_grp, args.tess_model, orthography=args.orthography)]
     datasets = shared_datasets(args.data)
     if args.datasets:
         wanted = args.datasets.split(',')
@@ -71,6 +73,8 @@ def run_systems(scratch, runner, args):
     pairs = [(d, r) for d in DETECTORS for r in RECOGNISERS] if args.full else [DEFAULT_PAIR]
     peer_pairs = [DEFAULT_PAIR, ('PP-OCRv5_det_mobile', 'PP-OCRv5_rec_mobile')] if args.full else [DEFAULT_PAIR]
     runs = [runner.ours_chain(d, r) for d, r in pairs]
+    if scratch.dataset.orthography != 'as-read':
+        runs.append(runner.ours_chain(*DEFAULT_PAIR, orthography='as-read'))  # what the model itself reads
     runs.append(runner.ours_one_pass(*DEFAULT_PAIR))
     runs += [runner.ours_gt_lines(r) for r in (RECOGNISERS if args.full else [DEFAULT_RECOGNISER])]
     if scratch.dataset.maixcam_tile_scale:

@@ -64,26 +64,38 @@ class Runner:
             self._detections[detector] = (grp, self.timed(cmd, grp), self.floor(cmd, grp))
         return self._detections[detector]
 
-    def ours_chain(self, detector, recogniser):
-        """ocrd-ppocr-detect + ocrd-ppocr-recognize, defaults except the models."""
+    def spelling(self, orthography=None):
+        """(-P params, note for the table) of the recogniser's orthography:
+        the dataset's unless given."""
+        orthography = orthography or self.ws.dataset.orthography
+        if orthography == 'as-read':
+            return {}, ''
+        return {'orthography': orthography}, f', orthography {orthography}'
+
+    def ours_chain(self, detector, recogniser, orthography=None):
+        """ocrd-ppocr-detect + ocrd-ppocr-recognize, defaults except the models
+        (and the dataset's orthography, unless `orthography` is given)."""
         seg_grp, det_runs, det_floor = self.detection(detector)
-        grp = f'BENCH-OCR-{detector}-{recogniser}'
-        cmd = self.processor('ocrd-ppocr-recognize', seg_grp, grp, {'model': recogniser})
+        params, note = self.spelling(orthography)
+        grp = f'BENCH-OCR-{detector}-{recogniser}' + (f'-{orthography}' if orthography else '')
+        cmd = self.processor('ocrd-ppocr-recognize', seg_grp, grp, {'model': recogniser, **params})
         rec_runs, rec_floor = self.timed(cmd, grp), self.floor(cmd, grp)
         runs = [{'total_s': d.wall_s + r.wall_s, 'cpu_s': d.cpu_s + r.cpu_s, 'det_s': d.wall_s, 'rec_s': r.wall_s,
                  'max_rss_mb': max(d.max_rss_mb, r.max_rss_mb)} for d, r in zip(det_runs, rec_runs)]
-        return SystemRun('ocrd_ppocr detect+recognize', self.ws.dataset.name, f'{detector} + {recogniser}',
-                         'defaults (textline_orientation ch_ppocr_mobile_v2.0_cls, textequiv_level word)',
+        name = 'ocrd_ppocr detect+recognize' + (f' orthography={orthography}' if orthography else '')
+        return SystemRun(name, self.ws.dataset.name, f'{detector} + {recogniser}',
+                         f'defaults (textline_orientation ch_ppocr_mobile_v2.0_cls, textequiv_level word){note}',
                          self.ws.outputs(grp), runs, _add_floors(det_floor, rec_floor))
 
     def ours_one_pass(self, detector, recogniser):
         """ocrd-ppocr-recognize -P segmentation true: detect and recognise in one process."""
         grp = f'BENCH-ONEPASS-{detector}-{recogniser}'
+        params, note = self.spelling()
         cmd = self.processor('ocrd-ppocr-recognize', self.ws.dataset.img_grp, grp,
-                             {'model': recogniser, 'segmentation': 'true', 'detection_model': detector})
+                             {'model': recogniser, 'segmentation': 'true', 'detection_model': detector, **params})
         runs = [{'total_s': m.wall_s, 'cpu_s': m.cpu_s, 'max_rss_mb': m.max_rss_mb} for m in self.timed(cmd, grp)]
         return SystemRun('ocrd_ppocr recognize segmentation=true', self.ws.dataset.name, f'{detector} + {recogniser}',
-                         'one pass (detect + recognise in one process), otherwise defaults',
+                         f'one pass (detect + recognise in one process), otherwise defaults{note}',
                          self.ws.outputs(grp), runs, _add_floors(self.floor(cmd, grp)))
 
     def ours_preset(self, preset, tile_scale):
@@ -116,12 +128,13 @@ class Runner:
     def ours_gt_lines(self, recogniser):
         """ocrd-ppocr-recognize on the ground-truth line segmentation."""
         grp = f'BENCH-GTREC-{recogniser}'
+        params, note = self.spelling()
         cmd = self.processor('ocrd-ppocr-recognize', self.ws.dataset.gt_grp, grp,
-                             {'model': recogniser, 'overwrite_segments': 'true'})
+                             {'model': recogniser, 'overwrite_segments': 'true', **params})
         runs = [{'total_s': m.wall_s, 'cpu_s': m.cpu_s, 'rec_s': m.wall_s, 'max_rss_mb': m.max_rss_mb}
                 for m in self.timed(cmd, grp)]
         return SystemRun('ocrd_ppocr recognize (GT lines)', self.ws.dataset.name, recogniser,
-                         'overwrite_segments=true, otherwise defaults', self.ws.outputs(grp), runs,
+                         f'overwrite_segments=true, otherwise defaults{note}', self.ws.outputs(grp), runs,
                          _add_floors(self.floor(cmd, grp)))
 
     def tesserocr(self):
