@@ -136,6 +136,6 @@ def _mask_outside(crop, polygon, pad):
         # a thick outline with round joins grows the polygon by a disc, as a
         # dilation would, at a fraction of its cost
         cv2.polylines(inside, outline, True, 255, thickness=2 * grow + 1)
-    result = crop.copy()
-    result[inside == 0] = background_colour(crop)
-    return result
+    # cv2.copyTo: the crop where inside, the background elsewhere (one C pass,
+    # several times faster than boolean-mask assignment in numpy)
+    return cv2.copyTo(crop, inside, np.full_like(crop, background_colour(crop)))
