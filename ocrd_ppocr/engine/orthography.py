@@ -8,13 +8,13 @@ the way the page prints it:
 
 - ä, ö, ü become a, o, u with a combining small e (U+0364);
 - s becomes ſ inside a word, where Fraktur sets it: before a letter or a
-  hyphen that splits a word. Round s stays at the end of a word and at the end of the first part
-  of a compound where that is plain to see: before "sch" (Monats-schrift),
-  after the suffixes -ung, -heit, -keit, -schaft (Denkungs-art), and in the
-  prefix aus- (Aus-gang).
+  hyphen that splits a word. Round s stays at the end of a word and at the
+  end of the first part of a compound where that is plain to see: before
+  "sch" (Monats-schrift), after the suffixes -ung, -heit, -keit, -schaft
+  (Denkungs-art), and in the prefix aus- (Aus-gang).
 
 Applied to the modern spelling of kant_aufklaerung_1784's two GT pages
-(ſ -> s, aͤ -> ä), the rules give back the GT text but for 7 of its 2187
+(ſ -> s, aͤ -> ä), the rules give back the GT text but for 6 of its 2187
 characters (round s ending a morpheme the rules cannot see, as in Ur-sachen,
 and places where the GT itself is not consistent). Antiqua print, which has
 round s throughout, must not use them.
@@ -62,6 +62,6 @@ def _long_s_at(text, position):
     while start > 0 and text[start - 1].isalpha():
         start -= 1
     before = text[start:position].lower()
-    if before.endswith(ROUND_S_AFTER) and len(before) > 4:
+    if before.endswith(ROUND_S_AFTER):
         return False
     return before + 's' not in ROUND_S_PREFIXES
