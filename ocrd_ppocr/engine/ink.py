@@ -44,8 +44,13 @@ def fit_to_ink(points, mask, margin=0.04, typical_height=None):
     spans = []  # (start, end, top, bottom) per slice with ink
     centre = (ink.shape[0] - 1) / 2
     max_gap = max(2, int(round(0.12 * min(line_height, typical_height or line_height))))
-    for start, end in zip(edges[:-1], edges[1:]):
-        band = _central_band(ink[:, start:end].any(axis=1), centre, max_gap)
+    starts, ends = edges[:-1], edges[1:]
+    starts, ends = starts[ends > starts], ends[ends > starts]
+    # rows with ink in each slice, all slices at once (the slices tile
+    # [left, right), and no column right of `right` holds ink)
+    inked_rows = np.maximum.reduceat(ink, starts, axis=1) if len(starts) else np.zeros((len(ink), 0), bool)
+    for k, (start, end) in enumerate(zip(starts, ends)):
+        band = _central_band(inked_rows[:, k], centre, max_gap)
         if band is not None:
             spans.append([start, end, band[0] - pad, band[1] + 1 + pad])
     if spans:

@@ -12,6 +12,7 @@ overlap horizontally) and regions are ordered by recursive XY-cuts.
 All coordinates are pixels of one image, x to the right, y down.
 """
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import List
 
 import cv2
@@ -28,7 +29,7 @@ class Line:
     score: float
     parts: int = 1  # how many detector fragments it was merged from
 
-    @property
+    @cached_property  # read very often while grouping; a Line's points never change
     def box(self):
         x0, y0 = self.points.min(axis=0)
         x1, y1 = self.points.max(axis=0)
