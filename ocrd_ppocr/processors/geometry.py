@@ -24,10 +24,13 @@ def largest_part(geometry):
     return max(parts, key=lambda g: g.area) if parts else Polygon()
 
 
-def clip_to(points, parent_points):
-    """`points` clipped to the polygon `parent_points` (both absolute); None if
-    nothing of it is left."""
-    polygon = largest_part(valid_polygon(points).intersection(valid_polygon(parent_points)))
+def clip_to(points, parent):
+    """`points` clipped to `parent` (absolute points, or a shapely polygon of
+    them, which saves repairing it again for each child); None if nothing of
+    it is left."""
+    if not isinstance(parent, Polygon):
+        parent = valid_polygon(parent)
+    polygon = largest_part(valid_polygon(points).intersection(parent))
     if polygon.is_empty or polygon.area < 1:
         return None
     return np.array(polygon.exterior.coords[:-1])

@@ -5,7 +5,7 @@ from ocrd_models.ocrd_page import CoordsType, GlyphType, TextEquivType, WordType
 from ocrd_utils import coordinates_for_segment, polygon_from_points
 
 from .dewarped import to_source_frame
-from .geometry import clip_to, integer_polygon, points_string
+from .geometry import clip_to, integer_polygon, points_string, valid_polygon
 
 
 def words_of(chars):
@@ -41,7 +41,7 @@ class LinePlacer:
     def __init__(self, crop, coords, line_polygon):
         self.crop = crop  # engine LineCrop: image and crop -> image transform
         self.coords = coords  # core's transform of the image the crop was cut from
-        self.line_polygon = line_polygon
+        self.line_polygon = valid_polygon(line_polygon)  # every word is clipped to it
 
     def span(self, x0, x1, parent):
         height = self.crop.image.shape[0]
