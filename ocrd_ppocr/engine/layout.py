@@ -312,7 +312,7 @@ def clean_lines(lines, merge=True, ink=None):
         typical = float(np.median([line.height for line in lines])) if lines else None
         lines = [Line(fit_to_ink(line.points, ink, typical_height=typical), line.score, line.parts)
                  for line in lines]
-    return sorted(drop_specks(lines), key=lambda l: (l.box[1] + l.box[3]) / 2)
+    return sorted(drop_specks(lines), key=_centre)
 
 
 def layout(lines, merge=True, ink=None):

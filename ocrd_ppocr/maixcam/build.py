@@ -150,14 +150,20 @@ def float_ranges(model, ranges):
     return names
 
 
+def mixed_precision_nodes(model, role, settings=SETTINGS):
+    """Names of the nodes of the `role` ('det' or 'rec') graph that stay float
+    besides the `keep_float` op types: the recogniser's blocks and head, the
+    detector's node ranges (the station's BF16 layers are the same)."""
+    if role == 'rec':
+        return float_nodes(model, set(settings.get('rec_float_blocks', ())), settings.get('rec_float_head'))
+    return float_ranges(model, settings.get('det_float_ranges', ()))
+
+
 def quantize(fp32, int8, blobs, settings=SETTINGS, role='rec'):
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     model = onnx.load(str(fp32))
     keep = [node.name for node in model.graph.node if node.op_type in settings['keep_float']]
-    if role == 'rec':
-        keep += float_nodes(model, set(settings.get('rec_float_blocks', ())), settings.get('rec_float_head'))
-    else:
-        keep += float_ranges(model, settings.get('det_float_ranges', ()))
+    keep += mixed_precision_nodes(model, role, settings)
     blobs = list(blobs)
     stride = settings['stride']
     # histogram calibration keeps every activation of a chunk in memory (some

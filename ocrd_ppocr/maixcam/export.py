@@ -28,8 +28,8 @@ import numpy as np
 import onnx
 from ocrd_utils import list_resource_candidates
 
-from .build import (CALIBRATION, DET_SHAPE, OUTPUTS, REC_SHAPE, SETTINGS, SOURCES, fix_shape, float_nodes,
-                    float_ranges, sha256_of)
+from .build import (CALIBRATION, DET_SHAPE, OUTPUTS, REC_SHAPE, SETTINGS, SOURCES, fix_shape,
+                    mixed_precision_nodes, sha256_of)
 
 HERE = Path(__file__).parent
 CONVERT = HERE / 'tpu_mlir' / 'convert.sh'
@@ -118,16 +118,12 @@ def rec_pieces(limit=SETTINGS['rec_pieces']):
 
 def write_float_layers(role, graph, target):
     """The output tensors of the nodes that our INT8 graph of `role` keeps
-    float (build.float_nodes, build.float_ranges), one a line: convert.sh puts
+    float (build.mixed_precision_nodes), one a line: convert.sh puts
     every tpu-mlir op named after them into the INT8 model's quantisation
     table as BF16, so the station runs the same mixed precision that
     `-P preset maixcam` predicts."""
     model = onnx.load(str(graph), load_external_data=False)
-    if role == 'rec':
-        names = float_nodes(model, set(SETTINGS.get('rec_float_blocks', ())), SETTINGS.get('rec_float_head'))
-    else:
-        names = float_ranges(model, SETTINGS.get('det_float_ranges', ()))
-    names = set(names)
+    names = set(mixed_precision_nodes(model, role))
     tensors = [output for node in model.graph.node if node.name in names for output in node.output]
     target.write_text(''.join(tensor + '\n' for tensor in tensors))
     return len(tensors)
