@@ -87,9 +87,13 @@ def resize_shape(height, width, opts):
     return new_h, new_w
 
 
-def normalise(image_bgr, shape):
-    """uint8 BGR (h, w, 3) -> float32 1x3xHxW at `shape`, ImageNet-normalised."""
-    resized = cv2.resize(image_bgr, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+def normalise(image, shape):
+    """uint8 BGR (h, w, 3) or grey (h, w) -> float32 1x3xHxW at `shape`,
+    ImageNet-normalised. A grey page is resized before it gets its three
+    (equal) channels: the same blob for a third of the work."""
+    resized = cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+    if resized.ndim == 2:
+        resized = cv2.cvtColor(resized, cv2.COLOR_GRAY2BGR)
     # OpenCV subtracts the mean and transposes in one pass (half the time of numpy)
     blob = cv2.dnn.blobFromImage(resized, 1.0, mean=tuple(float(m) for m in MEAN), swapRB=False)
     blob *= (1 / STD).astype(np.float32)[np.newaxis, :, np.newaxis, np.newaxis]
@@ -111,13 +115,13 @@ class TextDetector:
         height, width = image_bgr.shape[:2]
         opts = self.options
         if opts.fixed_shape and opts.tile_scale and opts.tile_below_scale == 0:
-            return self._tiled_map(image_bgr, opts.tile_scale, opts.fixed_shape)
+            return self._tiled_map(as_bgr(image_bgr), opts.tile_scale, opts.fixed_shape)
         if opts.fixed_shape:
-            return self._letterboxed_map(image_bgr, opts.fixed_shape)
+            return self._letterboxed_map(as_bgr(image_bgr), opts.fixed_shape)
         shape = resize_shape(height, width, opts)
         if opts.tile_below_scale and shape[0] / height < opts.tile_below_scale:
             tile = max(32, opts.limit_side_len // 32 * 32)
-            return self._tiled_map(image_bgr, opts.tile_scale, (tile, tile))
+            return self._tiled_map(as_bgr(image_bgr), opts.tile_scale, (tile, tile))
         return self._run(normalise(image_bgr, shape)), shape
 
     def _run(self, blob):
@@ -157,13 +161,18 @@ class TextDetector:
         return pred, tile
 
     def detect(self, image_bgr):
-        """Text boxes of a uint8 BGR image, in that image's pixel coordinates."""
+        """Text boxes of a uint8 BGR (or grey) image, in that image's pixel coordinates."""
         height, width = image_bgr.shape[:2]
         if height < 2 or width < 2:
             return DetectionResult([], (0, 0))
         pred, shape = self.probability_map(image_bgr)
         detections = postprocess(pred, (height, width), self.options)
         return DetectionResult(detections, shape)
+
+
+def as_bgr(image):
+    """A uint8 grey (h, w) image as BGR (h, w, 3); BGR as it is."""
+    return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
 
 
 def _starts(length, tile):

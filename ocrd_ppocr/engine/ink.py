@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 
 
-def ink_mask(image_bgr):
-    """Binary ink mask (uint8 0/1, text dark on light) of a page, by Otsu."""
-    grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+def ink_mask(image):
+    """Binary ink mask (uint8 0/1, text dark on light) of a BGR or grey page, by Otsu."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     _, mask = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     return mask
 

@@ -186,31 +186,34 @@ class TextRecognizer:
         ends = np.concatenate([starts[1:], [len(best)]])
         keep = best[starts] != 0
         starts, ends = starts[keep], ends[keep]
-        top, top_probs = _top_k(probs[starts], self.top_k)
-        chars = []
-        for i, (start, end) in enumerate(zip(starts, ends)):
-            chars.append(CharResult(self.labels[best[start]], float(probs[start, best[start]]),
-                                    float(min(start * frame_width, crop_width)),
-                                    float(min(end * frame_width, crop_width)),
-                                    [(self.labels[k], float(p)) for k, p in zip(top[i], top_probs[i])]))
-        return chars
+        if not len(starts):
+            return []
+        top, top_probs = _top_k(probs[starts], best[starts], self.top_k)
+        labels = self.labels
+        # plain Python numbers in one conversion each, not per element
+        x0s = np.minimum(starts * frame_width, crop_width).tolist()
+        x1s = np.minimum(ends * frame_width, crop_width).tolist()
+        return [CharResult(labels[indices[0]], values[0], x0, x1,
+                           [(labels[k], p) for k, p in zip(indices, values)])
+                for indices, values, x0, x1 in zip(top.tolist(), top_probs.tolist(), x0s, x1s)]
 
 
-def _top_k(probs, k):
-    """Indices and values of the k most probable non-blank classes per row.
-    A few argmax passes: much cheaper than sorting ~18000 classes per character."""
-    probs = probs.copy()
-    probs[:, 0] = -1
-    rows = np.arange(len(probs))
-    indices, values = [], []
-    for _ in range(min(k, probs.shape[1] - 1)):
-        index = probs.argmax(axis=1)
+def _top_k(rows, best, k):
+    """Indices and values of the k most probable non-blank classes of each of
+    `rows` (the frames where characters start), whose most probable class
+    `best` is known not to be blank. A few argmax passes: much cheaper than
+    sorting ~18000 classes per character."""
+    index_rows = np.arange(len(rows))
+    indices, values = [best], [rows[index_rows, best]]
+    if k > 1:
+        rows[:, 0] = -1  # `rows` is the caller's copy (fancy indexing copied it)
+        rows[index_rows, best] = -1
+    for _ in range(min(k, rows.shape[1] - 1) - 1):
+        index = rows.argmax(axis=1)
         indices.append(index)
-        values.append(probs[rows, index])
-        probs[rows, index] = -1
-    if not indices:
-        return np.zeros((len(probs), 0), int), np.zeros((len(probs), 0))
-    return np.stack(indices, axis=1), np.stack(values, axis=1)
+        values.append(rows[index_rows, index])
+        rows[index_rows, index] = -1
+    return np.stack(indices, axis=1)[:, :max(k, 1)], np.stack(values, axis=1)[:, :max(k, 1)]
 
 
 def _append(line, chars, offset, gap):

@@ -2,6 +2,7 @@
 resource directories, page images as BGR arrays, and one-line page errors."""
 import os
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -10,6 +11,7 @@ from ocrd import Processor
 from ocrd_utils import config, list_resource_candidates
 from PIL import Image
 
+from ..engine.detect import as_bgr
 from ..engine.presets import PRESETS
 from ..engine.session import ModelError
 
@@ -21,8 +23,15 @@ EXECUTABLES = ('ocrd-ppocr-detect', 'ocrd-ppocr-recognize', 'ocrd-ppocr-orient',
 @dataclass
 class SegmentImage:
     pil: Image.Image
-    bgr: np.ndarray  # uint8 (h, w, 3)
+    pixels: np.ndarray  # uint8: (h, w) for bilevel and grey images, else BGR (h, w, 3)
     coords: dict  # core's transform of this image, for coordinates_for_segment
+
+    @cached_property
+    def bgr(self):
+        """The pixels as uint8 BGR (h, w, 3), for the models that need colour
+        at page size (orientation, unwarping); detection and cropping take
+        grey pages as they are."""
+        return as_bgr(self.pixels)
 
 
 class PageInputError(Exception):
@@ -102,7 +111,7 @@ class PpocrProcessor(Processor):
                                  f'({page.get_imageFilename()}): {_short(err)}') from None
         if pil.width == 0 or pil.height == 0:
             raise PageInputError(f'the image of page {page_id} is empty ({pil.width}x{pil.height})')
-        return SegmentImage(pil, pil_to_bgr(pil), coords)
+        return SegmentImage(pil, pil_to_pixels(pil), coords)
 
     def segment_image(self, segment, parent):
         """The best image of a region or line inside `parent` (a SegmentImage);
@@ -110,7 +119,7 @@ class PpocrProcessor(Processor):
         pil, coords = self.workspace.image_from_segment(segment, parent.pil, parent.coords)
         if pil.width < 2 or pil.height < 2:
             return None
-        return SegmentImage(pil, pil_to_bgr(pil), coords)
+        return SegmentImage(pil, pil_to_pixels(pil), coords)
 
     # -- errors ---------------------------------------------------------------
 
@@ -143,21 +152,21 @@ def _short(err):
     return text[0] if text else err.__class__.__name__
 
 
-def pil_to_bgr(pil):
+def pil_to_pixels(pil):
     """Any PIL mode (1-bit, 8/16/32-bit grey, palette, RGBA, LA, CMYK, YCbCr...)
-    as a uint8 BGR array; transparency is composited onto white."""
+    as uint8 pixels: grey (h, w) for bilevel and grey modes, else BGR (h, w, 3);
+    transparency is composited onto white."""
     mode = pil.mode
     if mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):
         array = np.asarray(pil, dtype=np.float32)
         low, high = float(array.min()), float(array.max())
         array = (array - low) * (255.0 / max(high - low, 1e-6))
-        grey = array.astype(np.uint8)
-        return np.repeat(grey[:, :, None], 3, axis=2)
+        return array.astype(np.uint8)
     if mode in ('RGBA', 'LA', 'PA') or (mode == 'P' and 'transparency' in pil.info):
         rgba = pil.convert('RGBA')
         background = Image.new('RGBA', rgba.size, (255, 255, 255, 255))
         pil = Image.alpha_composite(background, rgba)
-    if mode in ('1', 'L'):  # most scans: OpenCV's conversion is several times faster than PIL's
-        return cv2.cvtColor(np.asarray(pil.convert('L')), cv2.COLOR_GRAY2BGR)
+    if mode in ('1', 'L'):  # most scans
+        return np.asarray(pil.convert('L'))
     return cv2.cvtColor(np.asarray(pil.convert('RGB')), cv2.COLOR_RGB2BGR)
 

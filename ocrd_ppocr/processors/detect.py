@@ -116,9 +116,9 @@ class DetectProcessor(PpocrProcessor):
             if image is None:
                 self.logger.warning('region %s on page %s has no pixels', region.id, page_id)
                 continue
-            lines = clean_lines([Line(d.points, d.score) for d in self.detector.detect(image.bgr).detections],
+            lines = clean_lines([Line(d.points, d.score) for d in self.detector.detect(image.pixels).detections],
                                 merge=self.parameter['merge_lines'],
-                                ink=ink_mask(image.bgr) if self.parameter['fit_to_ink'] else None)
+                                ink=ink_mask(image.pixels) if self.parameter['fit_to_ink'] else None)
             parent = polygon_from_points(region.get_Coords().points)
             for line in lines:
                 polygon = to_page_polygon(line.points, image.coords, width, height, parent_points=parent)
@@ -135,9 +135,9 @@ def segment_page(page, page_id, image, detector, merge=True, fit=True):
     """Detect the lines of a page image (a SegmentImage) and add them to `page`
     as TextRegions with TextLines and a ReadingOrder. Returns the line
     polygons in image pixels (for overlays) and the number of regions."""
-    result = detector.detect(image.bgr)
+    result = detector.detect(image.pixels)
     regions = layout([Line(d.points, d.score) for d in result.detections],
-                     merge=merge, ink=ink_mask(image.bgr) if fit else None)
+                     merge=merge, ink=ink_mask(image.pixels) if fit else None)
     width, height = page.get_imageWidth(), page.get_imageHeight()
     group = OrderedGroupType(id=f'{page_id}_ro' if page_id else 'ro')
     drawn = []

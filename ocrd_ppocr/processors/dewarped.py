@@ -40,7 +40,7 @@ def attach_grid(image, pcgts, workspace_directory, logger=None, page_id=None):
     its coords, if it is the dewarped image of a grid MetadataItem. Returns the image."""
     if 'dewarped' not in image.coords.get('features', '').split(','):
         return image
-    size = (image.bgr.shape[1], image.bgr.shape[0])
+    size = (image.pixels.shape[1], image.pixels.shape[0])
     for item in reversed(grid_items(pcgts)):
         path = os.path.join(workspace_directory or '', item.get_value())
         try:

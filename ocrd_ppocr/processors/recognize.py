@@ -118,15 +118,15 @@ class RecognizeProcessor(PpocrProcessor):
                     image = self.segment_image(line, parent)
                     if image is not None:
                         # the line's own image is the crop: its transform is the identity
-                        jobs.append([line, crop_polygon(image.bgr, _frame(image.bgr), mask=False, margin=0),
+                        jobs.append([line, crop_polygon(image.pixels, _frame(image.pixels), mask=False, margin=0),
                                      image.coords, None])
                         continue
                 polygon = to_image_frame(coordinates_of_segment(line, parent.pil, parent.coords), parent.coords)
-                if not _has_area(polygon, parent.bgr.shape):
+                if not _has_area(polygon, parent.pixels.shape):
                     self.logger.warning('line %s on page %s has no pixels (polygon of zero area or outside '
                                         'the image): skipped', line.id, page_id)
                     continue
-                jobs.append([line, crop_polygon(parent.bgr, polygon), parent.coords, None])
+                jobs.append([line, crop_polygon(parent.pixels, polygon), parent.coords, None])
         return jobs
 
     def read(self, jobs):
