@@ -22,8 +22,9 @@ s/page: whole-process wall time per page (median of the runs; ours: detect + rec
 included); CPU s/p: the same processes' user + system CPU time (robust against other load on a shared
 machine); det/rec s/p: per stage (ours: each process; peers: in-process stage time); in-proc s/p: time inside
 the process without interpreter start-up (ours: the processor call; peers: their per-page calls); ORT s/p:
-time inside onnxruntime's session.run during that run; pure s/p (ours): session.run alone replayed on the
-exact blobs the processor built (page blob for the detector, line crops for classifier and recogniser);
+time inside onnxruntime's session.run during that run; pure s/p (ours): per model, the smaller of that and
+session.run alone replayed on the exact blobs the processor built (page blob for the detector, line crops for
+classifier and recogniser);
 total/pure and in-proc/pure: ours against that floor (goal <= 1.2); CPU/pure CPU: the same in CPU time
 (whole processes against session.run alone). RSS MB: peak resident memory of the
 largest process (ru_maxrss)."""
