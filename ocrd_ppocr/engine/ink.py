@@ -49,10 +49,10 @@ def fit_to_ink(points, mask, margin=0.04, typical_height=None):
     # rows with ink in each slice, all slices at once (the slices tile
     # [left, right), and no column right of `right` holds ink)
     inked_rows = np.maximum.reduceat(ink, starts, axis=1) if len(starts) else np.zeros((len(ink), 0), bool)
+    first, last, found = central_bands(inked_rows, centre, max_gap)
     for k, (start, end) in enumerate(zip(starts, ends)):
-        band = _central_band(inked_rows[:, k], centre, max_gap)
-        if band is not None:
-            spans.append([start, end, band[0] - pad, band[1] + 1 + pad])
+        if found[k]:
+            spans.append([start, end, first[k] - pad, last[k] + 1 + pad])
     if spans:
         # a slice of x-height letters only gets the line's usual band (the
         # median slice's), as line polygons in ground truth have: the outline
@@ -72,14 +72,44 @@ def fit_to_ink(points, mask, margin=0.04, typical_height=None):
     return polygon
 
 
-def _central_band(rows_with_ink, centre, max_gap):
-    """(first, last) row of the run of ink rows nearest to `centre`, bridging
-    gaps of up to `max_gap` rows (i-dots, umlauts) but not the wider gap to a
-    neighbouring line's descenders or ascenders; None if there is no ink."""
-    rows = np.flatnonzero(rows_with_ink)
-    if len(rows) == 0:
-        return None
-    runs = np.split(rows, np.flatnonzero(np.diff(rows) > max_gap + 1) + 1)
-    nearest = min(runs, key=lambda run: 0 if run[0] <= centre <= run[-1]
-                  else min(abs(run[0] - centre), abs(run[-1] - centre)))
-    return nearest[0], nearest[-1]
+def central_bands(inked_rows, centre, max_gap):
+    """For each column of `inked_rows` (rows x slices, 0/1: rows with ink):
+    the first and last row of the run of ink rows nearest to row `centre`,
+    bridging gaps of up to `max_gap` rows (i-dots, umlauts) but not the wider
+    gap to a neighbouring line's descenders or ascenders. A run holding the
+    centre is nearest; else the run ending closest above or starting closest
+    below (the upper one on a tie). Returns (first, last, found) arrays;
+    `found` is False for a column without ink.
+
+    All slices at once, by running maxima and minima of row numbers down
+    and up the columns (the per-slice loop over runs was a tenth of the
+    detector's time on a page)."""
+    ink = inked_rows.astype(bool)
+    height, columns = ink.shape
+    rows = np.arange(height)[:, None]
+
+    def last_at_or_above(mask):
+        return np.maximum.accumulate(np.where(mask, rows, -1), axis=0)
+
+    def first_at_or_below(mask):
+        return np.minimum.accumulate(np.where(mask, rows, height)[::-1], axis=0)[::-1]
+
+    above, below = last_at_or_above(ink), first_at_or_below(ink)
+    # an empty row in a gap of at most max_gap rows between ink rows joins the runs
+    filled = ink | ((above >= 0) & (below < height) & (below - above - 1 <= max_gap))
+    gap_above, gap_below = last_at_or_above(~filled), first_at_or_below(~filled)
+    run_above, run_below = last_at_or_above(filled), first_at_or_below(filled)
+    low, high = int(np.floor(centre)), int(np.ceil(centre))
+    up_end = run_above[min(low, height - 1)] if low >= 0 else np.full(columns, -1)
+    down_start = run_below[max(high, 0)] if high <= height - 1 else np.full(columns, height)
+    inside = (up_end == low) & (down_start == high)  # rows low and high (adjacent) both in a run
+    low, high = min(max(low, 0), height - 1), min(max(high, 0), height - 1)
+    up_distance = np.where(up_end >= 0, centre - up_end, np.inf)
+    down_distance = np.where(down_start < height, down_start - centre, np.inf)
+    take_up = up_distance <= down_distance
+    slices = np.arange(columns)
+    up_start = gap_above[np.maximum(up_end, 0), slices] + 1
+    down_end = gap_below[np.minimum(down_start, height - 1), slices] - 1
+    first = np.where(inside, gap_above[low] + 1, np.where(take_up, up_start, down_start))
+    last = np.where(inside, gap_below[high] - 1, np.where(take_up, up_end, down_end))
+    return first, last, ink.any(axis=0)

@@ -1,0 +1,46 @@
+"""Ink bands of line slices (engine/ink.py): the vectorised search against
+its definition, run by run."""
+import numpy as np
+
+from ocrd_ppocr.engine.ink import central_bands
+
+
+def band_by_runs(rows_with_ink, centre, max_gap):
+    """The definition: runs of ink rows split at gaps wider than max_gap rows;
+    the run holding the centre, else the one nearest to it (first on a tie)."""
+    rows = np.flatnonzero(rows_with_ink)
+    if len(rows) == 0:
+        return None
+    runs = np.split(rows, np.flatnonzero(np.diff(rows) > max_gap + 1) + 1)
+    nearest = min(runs, key=lambda run: 0 if run[0] <= centre <= run[-1]
+                  else min(abs(run[0] - centre), abs(run[-1] - centre)))
+    return int(nearest[0]), int(nearest[-1])
+
+
+def test_central_bands_follow_the_definition():
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(2000):
+        height, slices = int(rng.integers(2, 60)), int(rng.integers(1, 20))
+        inked = (rng.random((height, slices)) < rng.uniform(0.02, 0.6)).astype(np.uint8)
+        centre = (height - 1) / 2 if rng.random() < 0.7 else float(rng.uniform(-2, height + 2))
+        max_gap = int(rng.integers(0, 6))
+        first, last, found = central_bands(inked, centre, max_gap)
+        for k in range(slices):
+            expected = band_by_runs(inked[:, k], centre, max_gap)
+            assert (expected is None) == (not found[k])
+            if expected is not None:
+                assert (int(first[k]), int(last[k])) == expected, (inked[:, k].tolist(), centre, max_gap)
+                checked += 1
+    assert checked > 10000
+
+
+def test_a_line_between_neighbours():
+    # rows 0-2: the line above's descenders; 6-14: this line, an i-dot gap at 8;
+    # 18-19: the next line's ascenders
+    column = np.zeros(20, np.uint8)
+    column[[0, 1, 2, 6, 7, 9, 10, 11, 12, 13, 14, 18, 19]] = 1
+    first, last, found = central_bands(column[:, None], 9.5, 2)
+    assert found[0] and (first[0], last[0]) == (6, 14)
+    first, last, found = central_bands(np.zeros((20, 1), np.uint8), 9.5, 2)
+    assert not found[0]
