@@ -18,6 +18,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from .pixels import as_bgr
+
 VERTICAL_RATIO = 1.5  # height / width above which a crop is taken for vertical text (as PaddleOCR)
 # Padding around a line polygon, as a fraction of its height. CER of PP-OCRv6
 # small on the 164 GT lines of bebel_frau_1879 (tight GT polygons, masked):
@@ -118,8 +120,7 @@ def crop_polygon(image, points, mask=True, margin=MARGIN):
                                flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     if mask:
         crop = _mask_outside(crop, apply_transform(forward, points), pad)
-    if crop.ndim == 2:
-        crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
+    crop = as_bgr(crop)
     transform = np.linalg.inv(forward)
     if height >= VERTICAL_RATIO * width:
         # vertical text: np.rot90 turns counter-clockwise; crop pixel (x, y) of

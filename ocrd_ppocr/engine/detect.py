@@ -15,6 +15,7 @@ import numpy as np
 import pyclipper
 from shapely.geometry import Polygon
 
+from .pixels import as_bgr
 from .session import ModelError, load_session
 
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255
@@ -111,20 +112,20 @@ class TextDetector:
         self.input_name = self.session.get_inputs()[0].name
         self.options = options or DetectorOptions()
 
-    def probability_map(self, image_bgr):
-        """Run the network; returns the map at the (scaled) image's resolution
-        and the input shape the network saw."""
-        height, width = image_bgr.shape[:2]
+    def probability_map(self, image):
+        """Run the network on a uint8 BGR or grey image; returns the map at the
+        (scaled) image's resolution and the input shape the network saw."""
+        height, width = image.shape[:2]
         opts = self.options
         if opts.fixed_shape and opts.tile_scale and opts.tile_below_scale == 0:
-            return self._tiled_map(as_bgr(image_bgr), opts.tile_scale, opts.fixed_shape)
+            return self._tiled_map(as_bgr(image), opts.tile_scale, opts.fixed_shape)
         if opts.fixed_shape:
-            return self._letterboxed_map(as_bgr(image_bgr), opts.fixed_shape)
+            return self._letterboxed_map(as_bgr(image), opts.fixed_shape)
         shape = resize_shape(height, width, opts)
         if opts.tile_below_scale and shape[0] / height < opts.tile_below_scale:
             tile = max(32, opts.limit_side_len // 32 * 32)
-            return self._tiled_map(as_bgr(image_bgr), opts.tile_scale, (tile, tile))
-        return self._run(normalise(image_bgr, shape)), shape
+            return self._tiled_map(as_bgr(image), opts.tile_scale, (tile, tile))
+        return self._run(normalise(image, shape)), shape
 
     def _run(self, blob):
         return self.session.run(None, {self.input_name: blob})[0][0, 0]
@@ -162,19 +163,14 @@ class TextDetector:
                 np.maximum(pred[y:y + h, x:x + w], part, out=pred[y:y + h, x:x + w])
         return pred, tile
 
-    def detect(self, image_bgr):
-        """Text boxes of a uint8 BGR (or grey) image, in that image's pixel coordinates."""
-        height, width = image_bgr.shape[:2]
+    def detect(self, image):
+        """Text boxes of a uint8 BGR or grey image, in that image's pixel coordinates."""
+        height, width = image.shape[:2]
         if height < 2 or width < 2:
             return DetectionResult([], (0, 0))
-        pred, shape = self.probability_map(image_bgr)
+        pred, shape = self.probability_map(image)
         detections = postprocess(pred, (height, width), self.options)
         return DetectionResult(detections, shape)
-
-
-def as_bgr(image):
-    """A uint8 grey (h, w) image as BGR (h, w, 3); BGR as it is."""
-    return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
 
 
 def _starts(length, tile):

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .pixels import as_bgr
 from .session import ModelError, load_session
 
 INPUT_SIZE = (488, 712)  # (width, height) the network takes
@@ -195,8 +196,7 @@ class Unwarper:
         self.dtype = np.float16 if 'float16' in inputs[0].type else np.float32
 
     def grid(self, image_bgr):
-        if image_bgr.ndim == 2:
-            image_bgr = cv2.cvtColor(image_bgr, cv2.COLOR_GRAY2BGR)
+        image_bgr = as_bgr(image_bgr)
         height, width = image_bgr.shape[:2]
         small = cv2.resize(image_bgr, INPUT_SIZE, interpolation=cv2.INTER_AREA)
         batch = (small[:, :, ::-1].transpose(2, 0, 1)[None] / 255.0).astype(self.dtype)

@@ -19,6 +19,7 @@ EXIF-oriented photo boston_cooking_a.jpg loads) is class 270.
 import cv2
 import numpy as np
 
+from .pixels import as_bgr
 from .session import ModelError, load_session, model_metadata
 
 SHORT_SIDE = 256
@@ -64,8 +65,7 @@ class PageOrientation:
 def windows(image_bgr):
     """Normalised 224x224 windows (N, 3, 224, 224) of the page resized to a
     short side of 256, and each window's ink fraction (N,)."""
-    if image_bgr.ndim == 2:
-        image_bgr = cv2.cvtColor(image_bgr, cv2.COLOR_GRAY2BGR)
+    image_bgr = as_bgr(image_bgr)
     height, width = image_bgr.shape[:2]
     scale = SHORT_SIDE / min(height, width)
     size = (max(CROP, int(round(width * scale))), max(CROP, int(round(height * scale))))

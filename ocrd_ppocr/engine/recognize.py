@@ -20,6 +20,7 @@ from typing import List, Tuple
 import cv2
 import numpy as np
 
+from .pixels import as_bgr
 from .session import ModelError, load_session, model_metadata
 
 HEIGHT = 48
@@ -127,8 +128,7 @@ class TextRecognizer:
         """A LineResult for each uint8 BGR line crop (upright text)."""
         pieces = []  # (crop index, x offset in crop, word gap before it (bool or None), piece image)
         for index, crop in enumerate(crops):
-            if crop.ndim == 2:
-                crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
+            crop = as_bgr(crop)
             for offset, gap, piece in self.split(crop):
                 pieces.append((index, offset, gap, piece))
         results = self._read([piece for _, _, _, piece in pieces])

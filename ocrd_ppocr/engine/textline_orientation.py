@@ -10,6 +10,7 @@ import math
 import cv2
 import numpy as np
 
+from .pixels import as_bgr
 from .session import ModelError, load_session
 
 HEIGHT, WIDTH = 48, 192
@@ -29,8 +30,7 @@ def check_classifier(session, path='model'):
 
 def normalise_fixed(crop_bgr, height=HEIGHT, width=WIDTH):
     """uint8 BGR crop -> float32 3 x height x width: aspect kept, right-padded with 0."""
-    if crop_bgr.ndim == 2:
-        crop_bgr = cv2.cvtColor(crop_bgr, cv2.COLOR_GRAY2BGR)
+    crop_bgr = as_bgr(crop_bgr)
     h, w = crop_bgr.shape[:2]
     resized_w = min(width, max(1, int(math.ceil(height * w / max(h, 1)))))
     resized = cv2.resize(crop_bgr, (resized_w, height), interpolation=cv2.INTER_LINEAR)

@@ -1,5 +1,5 @@
 """What every ocrd-ppocr processor shares: model lookup across the package's
-resource directories, page images as BGR arrays, and one-line page errors."""
+resource directories, page images as arrays (grey or BGR), and one-line page errors."""
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -11,7 +11,7 @@ from ocrd import Processor
 from ocrd_utils import config, list_resource_candidates
 from PIL import Image
 
-from ..engine.detect import as_bgr
+from ..engine.pixels import as_bgr
 from ..engine.presets import PRESETS
 from ..engine.session import ModelError
 
