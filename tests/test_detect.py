@@ -14,6 +14,7 @@ from ocrd_ppocr.engine.detect import DetectorOptions, TextDetector, resize_shape
 from ocrd_ppocr.engine.ink import ink_mask
 from ocrd_ppocr.engine.layout import Line, layout, merge_fragments
 from ocrd_ppocr.engine.session import ModelError, choose_providers, load_session
+from ocrd_ppocr.processors.detect import OPTION_NAMES
 
 
 @pytest.mark.parametrize('pages', [BEBEL, KANT], ids=['bebel', 'kant'])
@@ -254,6 +255,16 @@ def test_recognition_model_is_not_a_detector():
 def test_ocrd_tool_json_is_valid():
     result = run(['ocrd', 'ocrd-tool', 'ocrd-tool.json', 'validate'], cwd=_repo())
     assert '<report valid="true">' in result.stdout
+
+
+def test_detector_parameter_defaults_are_the_engine_defaults():
+    """ocrd-ppocr-detect's parameter defaults and the engine's DetectorOptions
+    (which ocrd-ppocr-recognize's segmentation uses as they are) must agree."""
+    tool = json.loads((_repo() / 'ocrd_ppocr' / 'ocrd-tool.json').read_text())
+    parameters = tool['tools']['ocrd-ppocr-detect']['parameters']
+    engine = DetectorOptions()
+    for name in OPTION_NAMES:
+        assert parameters[name]['default'] == getattr(engine, name), name
 
 
 def _repo():

@@ -6,13 +6,13 @@ from ocrd import OcrdPageResult
 from ocrd_utils import coordinates_of_segment
 
 from ..engine.crop import crop_polygon
-from ..engine.detect import TextDetector
+from ..engine.detect import DetectorOptions, TextDetector
 from ..engine.orthography import fraktur_spelling
 from ..engine.recognize import TextRecognizer
 from ..engine.textline_orientation import TextlineOrientation
 from .base import PpocrProcessor
 from .dewarped import attach_grid, to_image_frame
-from .detect import detector_options, fixed_for_preset, segment_page
+from .detect import fixed_for_preset, segment_page
 from .text_segments import LinePlacer, add_words, line_polygon_of, set_text
 
 
@@ -43,8 +43,7 @@ class RecognizeProcessor(PpocrProcessor):
                 self.resolve_model(self.parameter['textline_orientation'], 'orientation'), threads, device)
         self.detector = None
         if self.parameter['segmentation']:
-            options = detector_options({**DETECT_DEFAULTS, **{k: v for k, v in self.parameter.items()
-                                                              if k in DETECT_DEFAULTS}})
+            options = DetectorOptions()  # ocrd-ppocr-detect's defaults (a test keeps the two equal)
             detection_model = self.parameter['detection_model']
             if preset:
                 detection_model = self.with_preset('detection_model', preset.det_model)
@@ -165,11 +164,6 @@ class RecognizeProcessor(PpocrProcessor):
                 placer = LinePlacer(crop, coords, line_polygon_of(line))
                 text = add_words(line, result, placer, level == 'glyph', overwrite_text)
         set_text(line, text, result.confidence, overwrite_text)
-
-
-DETECT_DEFAULTS = {'limit_side_len': 2048, 'limit_type': 'max', 'max_side_len': 4000, 'thresh': 0.3,
-                   'box_thresh': 0.5, 'unclip_ratio': 1.2, 'max_candidates': 1000, 'use_dilation': False,
-                   'score_mode': 'fast', 'box_type': 'quad'}
 
 
 def _frame(image):
