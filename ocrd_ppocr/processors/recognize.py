@@ -35,7 +35,9 @@ class RecognizeProcessor(PpocrProcessor):
         model = self.resolve_model(name, 'recognition')
         self.recognizer = TextRecognizer(model, self.dictionary_for(model), threads=threads, device=device,
                                          batch_size=1 if preset else self.parameter['batch_size'],
-                                         top_k=self.parameter['top_k'],
+                                         # alternatives are written into Glyphs only
+                                         top_k=(self.parameter['top_k']
+                                                if self.parameter['textequiv_level'] == 'glyph' else 1),
                                          fixed_width=preset.rec_width if preset else None)
         self.orientation = None
         if self.parameter['textline_orientation']:
