@@ -20,6 +20,7 @@ from typing import List, Tuple
 import cv2
 import numpy as np
 
+from .charset import allowed_classes
 from .pixels import as_bgr
 from .session import ModelError, load_session, model_metadata
 
@@ -95,7 +96,8 @@ class TextRecognizer:
     """A CTC recogniser built from an ONNX file and its dictionary."""
 
     def __init__(self, model_path, dictionary_path=None, threads=0, device='cpu',
-                 batch_size=BATCH_SIZE, max_width=MAX_WIDTH, top_k=3, fixed_width=None):
+                 batch_size=BATCH_SIZE, max_width=MAX_WIDTH, top_k=3, fixed_width=None,
+                 script='any', whitelist='', blacklist=''):
         self.session = load_session(model_path, threads, device)
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         shape = inputs[0].shape if len(inputs) == 1 else []
@@ -116,6 +118,9 @@ class TextRecognizer:
                              f'{len(chars) + 2} output classes (blank + characters + space), but '
                              f'{model_path} has {classes}: wrong dictionary for this model?')
         self.labels = [''] + chars + [' ']
+        # decoding chooses among these classes only (see charset.py); None: all
+        self.classes = allowed_classes(self.labels, script, whitelist, blacklist)
+        self.class_labels = self.labels if self.classes is None else [self.labels[i] for i in self.classes]
         self.input_name = inputs[0].name
         self.batch_size = max(1, int(batch_size))
         # a fixed-shape model (the MaixCAM station's 48x320) reads pieces of at
@@ -181,6 +186,8 @@ class TextRecognizer:
     def decode(self, probs, frame_width, crop_width):
         """Greedy CTC decoding of one line's (T, C) probabilities; x spans are
         frame runs times `frame_width`, clipped to the crop."""
+        if self.classes is not None:
+            probs = probs[:, self.classes]  # the allowed columns (a copy); blank stays column 0
         best = probs.argmax(axis=1)
         starts = np.flatnonzero(np.concatenate([[True], best[1:] != best[:-1]]))
         ends = np.concatenate([starts[1:], [len(best)]])
@@ -189,7 +196,7 @@ class TextRecognizer:
         if not len(starts):
             return []
         top, top_probs = _top_k(probs[starts], best[starts], self.top_k)
-        labels = self.labels
+        labels = self.class_labels
         # plain Python numbers in one conversion each, not per element
         x0s = np.minimum(starts * frame_width, crop_width).tolist()
         x1s = np.minimum(ends * frame_width, crop_width).tolist()

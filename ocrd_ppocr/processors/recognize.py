@@ -38,7 +38,10 @@ class RecognizeProcessor(PpocrProcessor):
                                          # alternatives are written into Glyphs only
                                          top_k=(self.parameter['top_k']
                                                 if self.parameter['textequiv_level'] == 'glyph' else 1),
-                                         fixed_width=preset.rec_width if preset else None)
+                                         fixed_width=preset.rec_width if preset else None,
+                                         script=self.parameter['script'],
+                                         whitelist=self.parameter['char_whitelist'],
+                                         blacklist=self.parameter['char_blacklist'])
         self.orientation = None
         if self.parameter['textline_orientation']:
             self.orientation = TextlineOrientation(
