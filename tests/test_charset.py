@@ -67,3 +67,14 @@ def test_recognize_with_script_latin(tmp_path):
     alternatives = [te.Unicode for line in lines for word in line.get_Word() for glyph in word.get_Glyph()
                     for te in glyph.get_TextEquiv()]
     assert len(alternatives) > 3 * 2000 and is_latin(''.join(alternatives))
+
+
+def test_whitelist_characters_the_model_lacks_are_named(tmp_path):
+    directory = make_workspace(tmp_path, [BEBEL[2]])
+    result = run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-OCR', '-P', 'char_whitelist', '0123456789Ж',
+                  '-P', 'textequiv_level', 'line'], cwd=directory)
+    assert 'char_whitelist: Ж not in the dictionary of PP-OCRv6_rec_small.onnx' in result.stderr
+    page = parse(str(output_pages(directory, 'OCR-D-OCR')[PAGE_ID]), silence=True).get_Page()
+    lines = [line for region in page.get_TextRegion() for line in region.get_TextLine()]
+    assert lines[0].get_TextEquiv()[0].Unicode == '170'
+    assert set(''.join(line.get_TextEquiv()[0].Unicode for line in lines)) <= set('0123456789 ')

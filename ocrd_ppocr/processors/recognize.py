@@ -42,6 +42,10 @@ class RecognizeProcessor(PpocrProcessor):
                                          script=self.parameter['script'],
                                          whitelist=self.parameter['char_whitelist'],
                                          blacklist=self.parameter['char_blacklist'])
+        unreadable = sorted(set(self.parameter['char_whitelist']) - set(self.recognizer.labels))
+        if unreadable:
+            self.logger.warning('char_whitelist: %s not in the dictionary of %s, so never read',
+                                ' '.join(unreadable), os.path.basename(model))
         self.orientation = None
         if self.parameter['textline_orientation']:
             self.orientation = TextlineOrientation(
