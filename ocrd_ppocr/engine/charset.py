@@ -47,7 +47,8 @@ def allowed_classes(labels, script='any', whitelist='', blacklist=''):
     if not whitelist and script == 'any' and not blacklist:
         return None
     if whitelist:
-        keep = [label in set(whitelist) for label in labels]
+        allowed = set(whitelist)
+        keep = [label in allowed for label in labels]
     elif script == 'latin':
         keep = [is_latin(label) for label in labels]
     else:
