@@ -33,6 +33,11 @@ def test_word_ends_and_compounds_keep_round_s():
     assert fraktur_text('Äußere Übel') == 'Äußere Übel'  # capitals keep their dots
 
 
+def test_small_e_read_as_a_ring():
+    """kant's 'raͤſonnirt' and 'Vorgaͤnger' were read 'råſonnirt', 'Vorgånger'."""
+    assert fraktur_text('råſonnirt Vorgånger gůt') == 'ra' + E + 'ſonnirt Vorga' + E + 'nger gu' + E + 't'
+
+
 def test_umlaut_becomes_one_glyph_with_its_span_and_alternatives():
     chars = [CharResult('f', 0.9, 0, 5, [('f', 0.9)]), CharResult('ü', 0.8, 5, 10, [('ü', 0.8), ('u', 0.1)]),
              CharResult('r', 0.9, 10, 14, [('r', 0.9)]), CharResult(' ', 0.9, 14, 16, [(' ', 0.9)]),

@@ -6,7 +6,8 @@ keep both. PP-OCR recognisers were trained on modern text: they read ſ as s
 (or f) and the small e as a diaeresis. `fraktur_spelling` rewrites a reading
 the way the page prints it:
 
-- ä, ö, ü become a, o, u with a combining small e (U+0364);
+- ä, ö, ü become a, o, u with a combining small e (U+0364), and so do å
+  and ů, as which the models read the small e now and then (a ring);
 - s becomes ſ inside a word, where Fraktur sets it: before a letter or a
   hyphen that splits a word. Round s stays at the end of a word and at the
   end of the first part of a compound where that is plain to see: before
@@ -22,7 +23,9 @@ round s throughout, must not use them.
 from .recognize import CharResult, LineResult
 
 COMBINING_E = '\u0364'
-UMLAUTS = {'ä': 'a' + COMBINING_E, 'ö': 'o' + COMBINING_E, 'ü': 'u' + COMBINING_E}
+UMLAUTS = {'ä': 'a' + COMBINING_E, 'ö': 'o' + COMBINING_E, 'ü': 'u' + COMBINING_E,
+           # the small e read as a ring, a letter German print does not have
+           'å': 'a' + COMBINING_E, 'ů': 'u' + COMBINING_E}
 ROUND_S_AFTER = ('ung', 'heit', 'keit', 'schaft')  # a joining s follows these suffixes
 ROUND_S_PREFIXES = ('aus',)
 
