@@ -92,6 +92,18 @@ def input_width(height, width):
     return max(1, rounded_up if rounded_up <= MIN_WIDTH else int(exact))
 
 
+def line_blob(images, widths, batch_width):
+    """The network input for BGR line images: each resized to height 48 and
+    its width in `widths`, normalised to [-1, 1], zero-padded on the right to
+    `batch_width`. Training builds its batches with this function too."""
+    blob = np.zeros((len(images), 3, HEIGHT, batch_width), dtype=np.float32)
+    for row, (image, width) in enumerate(zip(images, widths)):
+        resized = cv2.resize(image, (width, HEIGHT), interpolation=cv2.INTER_LINEAR)
+        resized = resized.astype(np.float32).transpose(2, 0, 1)
+        blob[row, :, :, :width] = (resized / 255 - 0.5) / 0.5
+    return blob
+
+
 class TextRecognizer:
     """A CTC recogniser built from an ONNX file and its dictionary."""
 
@@ -170,11 +182,7 @@ class TextRecognizer:
         for start in range(0, len(order), self.batch_size):
             batch = order[start:start + self.batch_size]
             batch_width = self.fixed_width or max(MIN_WIDTH, max(widths[i] for i in batch))
-            blob = np.zeros((len(batch), 3, HEIGHT, batch_width), dtype=np.float32)
-            for row, i in enumerate(batch):
-                resized = cv2.resize(images[i], (widths[i], HEIGHT), interpolation=cv2.INTER_LINEAR)
-                resized = resized.astype(np.float32).transpose(2, 0, 1)
-                blob[row, :, :, :widths[i]] = (resized / 255 - 0.5) / 0.5
+            blob = line_blob([images[i] for i in batch], [widths[i] for i in batch], batch_width)
             probs = self.session.run(None, {self.input_name: blob})[0]
             for row, i in enumerate(batch):
                 # frame t covers [t, t+1) * batch_width / T input pixels; the

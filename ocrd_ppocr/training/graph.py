@@ -19,7 +19,8 @@ import numpy as np
 import onnx
 import torch
 import torch.nn.functional as F
-from onnx import numpy_helper
+
+from ..weight_patch import model_with, weight_tensors
 
 TRAINABLE_FROM = ('neck', 'all')  # where the trainable part of the graph starts
 _DTYPES = {1: torch.float32, 6: torch.int32, 7: torch.int64, 9: torch.bool, 10: torch.float16, 11: torch.float64}
@@ -31,16 +32,6 @@ class UnsupportedGraph(ValueError):
 
 def _attrs(node):
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-
-
-def weight_tensors(model):
-    """{name: numpy array} of the graph's constant tensors: initializers and
-    the outputs of Constant nodes (PP-OCRv4 stores its weights there)."""
-    tensors = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
-    for node in model.graph.node:
-        if node.op_type == 'Constant' and node.attribute[0].name == 'value':
-            tensors[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
-    return tensors
 
 
 def neck_start(model):
@@ -165,46 +156,10 @@ class SplitRecognizer:
         """The base ONNX model with the trained tensors written back (cast
         through `rounding`, e.g. np.float16, if given) and `characters` as its
         `character` metadata; class count follows the head."""
-        model = copy.deepcopy(self.model)
         trained = {name: p.detach().cpu().numpy() for name, p in self.tail.named_onnx_parameters().items()}
         if rounding is not None:
             trained = {name: value.astype(rounding).astype(np.float32) for name, value in trained.items()}
-        replace_tensors(model, trained)
-        set_metadata(model, 'character', '\n'.join(characters))
-        relax_class_dim(model)
-        return model
-
-
-def replace_tensors(model, tensors):
-    """Overwrite initializers / Constant values of `model` by name (shapes may change)."""
-    remaining = dict(tensors)
-    for init in model.graph.initializer:
-        if init.name in remaining:
-            init.CopyFrom(numpy_helper.from_array(remaining.pop(init.name).astype(np.float32), init.name))
-    for node in model.graph.node:
-        if node.op_type == 'Constant' and node.output[0] in remaining:
-            value = remaining.pop(node.output[0]).astype(np.float32)
-            node.attribute[0].t.CopyFrom(numpy_helper.from_array(value, node.attribute[0].t.name))
-    if remaining:
-        raise KeyError(f'tensors not in the model: {sorted(remaining)[:5]}')
-
-
-def set_metadata(model, key, value):
-    for prop in model.metadata_props:
-        if prop.key == key:
-            prop.value = value
-            return
-    model.metadata_props.add(key=key, value=value)
-
-
-def relax_class_dim(model):
-    """A grown head changes the class count: let the output's last axis be symbolic."""
-    for output in model.graph.output:
-        dims = output.type.tensor_type.shape.dim
-        if len(dims) == 3:
-            dims[2].ClearField('dim_value')
-            dims[2].dim_param = 'classes'
-    del model.graph.value_info[:]
+        return model_with(copy.deepcopy(self.model), trained, '\n'.join(characters))
 
 
 # -- operators ---------------------------------------------------------------
