@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 TPU_PYTHON ?= $(HOME)/.pyenv/versions/3.10.13/bin/python3.10
 TPU_VENV ?= .venv-tpu
 
-.PHONY: help venv deps install models demo test bench docker docker-check clean tpu-mlir
+.PHONY: help venv deps install models demo test bench docker docker-check clean tpu-mlir train-deps fraktur-model
 
 help:
 	@echo "Targets:"
@@ -27,6 +27,8 @@ help:
 	@echo "  install      install this package into $(VENV) (editable)"
 	@echo "  models       fetch, verify and install the PP-OCR weights (MODELS_TARGET=$(MODELS_TARGET))"
 	@echo "  bench        accuracy/speed benchmark on ../shared/data (BENCH_ARGS=--full for all)"
+	@echo "  train-deps   the training extra (PyTorch, CPU build: TORCH=$(TORCH)) for ocrd-ppocr-train"
+	@echo "  fraktur-model  retrain the shipped Fraktur recogniser from ../shared/data/fraktur_lines/train"
 	@echo "  tpu-mlir     Python 3.10 env $(TPU_VENV) with tpu-mlir, for ocrd-ppocr-maixcam-export (TPU_PYTHON=...)"
 	@echo "  docker       build the Docker image $(DOCKER_TAG) (needs docker)"
 	@echo "  docker-check build a stand-in ocrd/core and the image with buildah, and run it"
@@ -55,7 +57,25 @@ demo: models
 	  "ppocr-recognize -I OCR-D-SEG -O OCR-D-OCR -P script latin"
 	$(BIN)/python -m ocrd_ppocr.summary $(DEMO) OCR-D-OCR
 
-test: models
+# PyTorch for ocrd-ppocr-train only (the processors never import it). The pin
+# is the CPU build this project's machines carry; on a CUDA machine, TORCH=torch
+TORCH ?= torch==2.13.0
+
+train-deps: install
+	$(PIP) install -q "$(TORCH)" rapidfuzz tqdm
+
+# The shipped Fraktur model: the exact command that made it. Validation is a
+# split of fraktur_lines/train by work (its val/ split is never used here);
+# the result is committed as a weight patch against PP-OCRv6_rec_small.
+FRAKTUR_LINES ?= ../shared/data/fraktur_lines
+FRAKTUR_MODEL = PP-OCRv6_rec_small_fraktur
+fraktur-model: train-deps models
+	$(BIN)/ocrd-ppocr-train $(FRAKTUR_LINES)/train -o $(FRAKTUR_MODEL) -m PP-OCRv6_rec_small \
+	  --val-fraction 0.1 --epochs 8 --patience 3 --install-dir build/fraktur \
+	  --patch ocrd_ppocr/patches/$(FRAKTUR_MODEL).npz --overwrite
+	cp build/fraktur/$(FRAKTUR_MODEL).report.json build/fraktur/$(FRAKTUR_MODEL).cer.png ocrd_ppocr/patches/
+
+test: models train-deps
 	$(PIP) install -q pytest rapidfuzz ocrd-page-to-alto
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest tests $(PYTEST_ARGS)
 

