@@ -34,7 +34,7 @@ def test_batched_spans_equal_one_by_one_on_a_rotated_cropped_image():
     starts = rng.uniform(-20, width, 40)
     spans = [(x0, x0 + w) for x0, w in zip(starts, rng.uniform(1, 120, 40))] + [(width + 50, width + 90)]
     batched = placer.spans(spans, placer.line_polygon)
-    single = [placer.span(x0, x1, placer.line_polygon) for x0, x1 in spans]
+    single = [placer.span((x0, x1), placer.line_polygon) for x0, x1 in spans]
     assert len(batched) == len(single)
     assert batched[-1] is None  # wholly outside the line
     assert sum(p is not None for p in batched) >= 35
@@ -56,7 +56,7 @@ def test_batched_spans_equal_one_by_one_on_a_rotated_cropped_image():
     word = batched[0]
     ranges = [(starts[0] + i, starts[0] + i + 5) for i in range(0, 30, 5)]
     glyphs = placer.spans(ranges, word)
-    for glyph, one in zip(glyphs, [placer.span(x0, x1, word) for x0, x1 in ranges]):
+    for glyph, one in zip(glyphs, [placer.span((x0, x1), word) for x0, x1 in ranges]):
         assert (glyph is None) == (one is None)
         if glyph is not None:
             assert np.array_equal(glyph, one)

@@ -113,3 +113,58 @@ def central_bands(inked_rows, centre, max_gap):
     first = np.where(inside, gap_above[low] + 1, np.where(take_up, up_start, down_start))
     last = np.where(inside, gap_below[high] - 1, np.where(take_up, up_end, down_end))
     return first, last, ink.any(axis=0)
+
+
+def line_ink(crop):
+    """Ink mask (uint8 0/1) of a line crop (BGR or grey), by Otsu; empty for
+    a crop without contrast."""
+    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
+    if int(grey.max()) - int(grey.min()) < 32:
+        return np.zeros(grey.shape, dtype=np.uint8)
+    return ink_mask(grey)
+
+
+def ink_columns(mask):
+    """Which columns of a line's ink mask hold more than a speck of ink."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    speck = max(1, (rows[-1] - rows[0] + 1) // 50) if len(rows) else 1
+    return mask.sum(axis=0) > speck
+
+
+def ink_rows(mask, x0, x1):
+    """(top, bottom) rows of the ink between columns x0 and x1 of a line's
+    ink mask: the tallest band of rows with ink, bridging gaps of up to a
+    tenth of the crop height (the dot of an i, a diaeresis); None if blank."""
+    rows = np.flatnonzero(mask[:, max(int(x0), 0):max(int(np.ceil(x1)), int(x0) + 1)].any(axis=1))
+    if not len(rows):
+        return None
+    breaks = np.flatnonzero(np.diff(rows) > max(1, mask.shape[0] // 10))
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [len(rows) - 1]])
+    best = np.argmax(rows[ends] - rows[starts])
+    return int(rows[starts[best]]), int(rows[ends[best]]) + 1
+def snap_to_ink(spans, columns, reach):
+    """Word spans [(x0, x1)] of a line crop fitted to the ink they cut into.
+
+    CTC places a character where the network fires, often inside the glyph,
+    so a word read from its characters' frames starts inside its first
+    letter and ends inside its last. Each end moves outwards while the
+    column beyond it has ink, by at most `reach` pixels and never past the
+    neighbouring words' spans; then blank columns at either end are trimmed."""
+    width = len(columns)
+    snapped = []
+    for i, (x0, x1) in enumerate(spans):
+        low = spans[i - 1][1] if i else 0
+        high = spans[i + 1][0] if i + 1 < len(spans) else width
+        start, end = int(np.floor(x0)), int(np.ceil(x1))
+        limit = max(int(np.floor(low)), start - reach, 0)
+        while start > limit and columns[start - 1]:
+            start -= 1
+        limit = min(int(np.ceil(high)), end + reach, width)
+        while end < limit and columns[end]:
+            end += 1
+        inked = np.flatnonzero(columns[start:end])
+        if len(inked):  # a frame run reaching into the gap after the word: trim it to the ink
+            start, end = start + inked[0], start + inked[-1] + 1
+        snapped.append((float(start), float(end)))
+    return snapped

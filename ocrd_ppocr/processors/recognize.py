@@ -13,7 +13,7 @@ from ..engine.textline_orientation import TextlineOrientation
 from .base import PpocrProcessor
 from .dewarped import attach_grid, to_image_frame
 from .detect import fixed_for_preset, segment_page
-from .text_segments import LinePlacer, add_words, line_polygon_of, set_text
+from .text_segments import LinePlacer, add_words, fill_words, line_polygon_of, set_text
 
 
 # Mean character confidence above which a reading is taken as upright, without
@@ -102,14 +102,16 @@ class RecognizeProcessor(PpocrProcessor):
         jobs = self.line_jobs(regions, page_image, page_id)
         self.read(jobs)
         level = self.parameter['textequiv_level']
+        ours = {}  # line id -> (text, conf) as written by us
         for line, crop, coords, result in jobs:
-            self.write_line(line, crop, coords, result, level)
+            ours[line.id] = self.write_line(line, crop, coords, result, level)
         for region in regions:
-            texts = [line.get_TextEquiv()[0] for line in region.get_TextLine() if line.get_TextEquiv()]
+            # the region's text is our lines' text (never their older TextEquiv,
+            # kept beside ours with overwrite_text=false)
+            texts = [ours[line.id] for line in region.get_TextLine() if line.id in ours]
             if texts:
-                confs = [te.conf for te in texts if te.conf is not None]
-                set_text(region, '\n'.join(te.Unicode or '' for te in texts),
-                         np.mean(confs) if confs else 0.0, self.parameter['overwrite_text'])
+                set_text(region, '\n'.join(text for text, _ in texts), np.mean([conf for _, conf in texts]),
+                         self.parameter['overwrite_text'])
         self.logger.info('page %s: recognised %d lines', page_id, len(jobs))
         return OcrdPageResult(pcgts)
 
@@ -162,17 +164,23 @@ class RecognizeProcessor(PpocrProcessor):
             job[1], job[3] = crop, result
 
     def write_line(self, line, crop, coords, result, level):
+        """Our reading of one line as TextEquiv, and by `level` as Word and
+        Glyph segments: new ones, or the line's existing Words filled with
+        our text by position (another tool's word segmentation is kept
+        unless overwrite_segments=true). Returns (text, conf) written."""
         overwrite_text = self.parameter['overwrite_text']
         text = ' '.join(result.text.split())
-        if level in ('word', 'glyph'):
-            if line.get_Word() and not self.parameter['overwrite_segments']:
-                self.logger.warning('line %s already has words: kept, only the line text is added '
-                                    '(set overwrite_segments=true to replace them)', line.id)
-            else:
-                line.set_Word([])
-                placer = LinePlacer(crop, coords, line_polygon_of(line))
-                text = add_words(line, result, placer, level == 'glyph', overwrite_text)
+        if line.get_Word() and not self.parameter['overwrite_segments']:
+            placer = LinePlacer(crop, coords, line_polygon_of(line))
+            text = fill_words(line, result, placer, level == 'glyph', overwrite_text)
+        elif level in ('word', 'glyph'):
+            line.set_Word([])
+            placer = LinePlacer(crop, coords, line_polygon_of(line))
+            text = add_words(line, result, placer, level == 'glyph', overwrite_text)
+        elif line.get_Word():  # level line, overwrite_segments: their text would contradict ours
+            line.set_Word([])
         set_text(line, text, result.confidence, overwrite_text)
+        return text, result.confidence
 
 
 def _frame(image):

@@ -3,9 +3,11 @@ the line from the recogniser's character positions."""
 import numpy as np
 import shapely
 from ocrd_models.ocrd_page import CoordsType, GlyphType, TextEquivType, WordType
-from ocrd_utils import coordinates_for_segment, polygon_from_points
+from ocrd_utils import coordinates_for_segment, coordinates_of_segment, polygon_from_points
 
-from .dewarped import GRID_KEY, to_source_frame
+from ..engine.crop import apply_transform
+from ..engine.ink import ink_columns, ink_rows, line_ink, snap_to_ink
+from .dewarped import GRID_KEY, to_image_frame, to_source_frame
 from .geometry import clip_to, integer_polygon, largest_part, points_string, valid_polygon
 
 
@@ -44,18 +46,18 @@ class LinePlacer:
         self.coords = coords  # core's transform of the image the crop was cut from
         self.line_polygon = valid_polygon(line_polygon)  # every word is clipped to it
 
-    def span(self, x0, x1, parent):
-        """The integer page polygon of the crop's columns x0..x1 (full crop
-        height), clipped to `parent`; None if nothing of it is left."""
-        return integer_polygon(clip_to(self._absolute_corners([(x0, x1)])[0], parent))
+    def span(self, box, parent):
+        """The integer page polygon of the crop box (x0, x1[, y0, y1]; full
+        crop height without y), clipped to `parent`; None if nothing of it is left."""
+        return integer_polygon(clip_to(self._absolute_corners([box])[0], parent))
 
     def spans(self, spans, parent):
-        """`span` for many (x0, x1) at once: one transform for all corners and
+        """`span` for many boxes at once: one transform for all corners and
         one vectorised GEOS intersection (a line's words, a word's glyphs)."""
         if not spans:
             return []
         if GRID_KEY in self.coords:  # dewarped: each outline is densified along the mesh on its own
-            return [self.span(x0, x1, parent) for x0, x1 in spans]
+            return [self.span(box, parent) for box in spans]
         quads = self._absolute_corners(spans)
         if not isinstance(parent, shapely.Polygon):
             parent = valid_polygon(parent)
@@ -72,11 +74,11 @@ class LinePlacer:
         return polygons
 
     def _absolute_corners(self, spans):
-        """(n, 4, 2) int32 page corners of the crop column spans."""
+        """(n, 4, 2) page corners of crop boxes (x0, x1) or (x0, x1, y0, y1)."""
         height = self.crop.image.shape[0]
-        spans = np.asarray(spans, dtype=np.float64)
-        xs = spans[:, [0, 1, 1, 0]]  # top-left, top-right, bottom-right, bottom-left
-        ys = np.broadcast_to(np.array([0, 0, height, height], dtype=np.float64), xs.shape)
+        boxes = np.array([tuple(box) + (0, height) if len(box) == 2 else box for box in spans], dtype=np.float64)
+        xs = boxes[:, [0, 1, 1, 0]]  # top-left, top-right, bottom-right, bottom-left
+        ys = boxes[:, [2, 2, 3, 3]]
         corners = np.stack([xs, ys], axis=2)
         if GRID_KEY in self.coords:
             return [coordinates_for_segment(to_source_frame(self.crop.to_image(c), self.coords), None, self.coords)
@@ -85,32 +87,115 @@ class LinePlacer:
         return absolute.reshape(-1, 4, 2)
 
 
+def word_spans(groups, crop):
+    """Crop boxes (x0, x1, y0, y1) of each word (a group of characters) and
+    of its glyphs, enclosing their ink: words widened to the ink they cut
+    into (engine.ink.snap_to_ink) and as tall as their ink; glyphs split
+    their word at the characters' first frames, so that together they
+    cover it without gaps."""
+    mask = line_ink(crop.image)
+    spans = [crop.clamp_span(chars[0].x0, chars[-1].x1) for chars in groups]
+    spans = snap_to_ink(spans, ink_columns(mask), reach=crop.image.shape[0] // 2)
+    spans = [crop.clamp_span(x0, x1) for x0, x1 in spans]
+    words, glyphs = [], []
+    for (x0, x1), chars in zip(spans, groups):
+        words.append(_box(mask, x0, x1))
+        glyphs.append([_box(mask, a, b) for a, b in _glyph_cuts(x0, x1, chars)])
+    return words, glyphs
+
+
+def _glyph_cuts(x0, x1, chars):
+    """[(a, b)] column spans splitting the word span x0..x1 at its characters'
+    first frames, each glyph at least a pixel wide inside the word (CTC fires
+    late: a final comma's frame may lie past the word's last ink)."""
+    cuts = [x0] + [min(max(char.x0, x0), x1) for char in chars[1:]] + [x1]
+    for i in range(len(cuts) - 2, 0, -1):
+        cuts[i] = min(cuts[i], cuts[i + 1] - 1)
+    for i in range(1, len(cuts)):
+        cuts[i] = max(cuts[i], cuts[i - 1] + 1)
+    return list(zip(cuts, cuts[1:]))
+
+
+def _box(mask, x0, x1, pad=1):
+    """(x0, x1, y0, y1): the span with the rows of its ink (all rows if blank)."""
+    rows = ink_rows(mask, x0, x1)
+    if rows is None:
+        return (x0, x1, 0, mask.shape[0])
+    return (x0, x1, max(rows[0] - pad, 0), min(rows[1] + pad, mask.shape[0]))
+
+
+def _add_glyphs(word, chars, glyph_spans, placer, word_polygon):
+    word.set_Glyph([])
+    glyph_polygons = placer.spans(glyph_spans, word_polygon)
+    for number, (char, glyph_polygon, box) in enumerate(zip(chars, glyph_polygons, glyph_spans), 1):
+        if glyph_polygon is None:  # its ink lies outside the word's band: its columns, then
+            glyph_polygon = placer.span(box[:2], word_polygon)
+        if glyph_polygon is None:
+            glyph_polygon = word_polygon
+        glyph = GlyphType(id=f'{word.id}_glyph{number:04d}', Coords=CoordsType(points=points_string(glyph_polygon)))
+        for index, (alternative, prob) in enumerate(char.alternatives or [(char.char, char.conf)], 1):
+            glyph.add_TextEquiv(TextEquivType(Unicode=alternative, conf=round(prob, 4), index=index))
+        word.add_Glyph(glyph)
+
+
 def add_words(line, result, placer, glyphs, overwrite_text):
     """Word (and with `glyphs`, Glyph) segments of a recognised line; returns
     the line text as the words joined by single spaces."""
     words = []
     groups = words_of(result.chars)
-    word_polygons = placer.spans([placer.crop.clamp_span(chars[0].x0, chars[-1].x1) for chars in groups],
-                                 placer.line_polygon)
-    for number, (chars, word_polygon) in enumerate(zip(groups, word_polygons), 1):
+    spans, glyph_spans = word_spans(groups, placer.crop)
+    word_polygons = placer.spans(spans, placer.line_polygon)
+    for number, (chars, word_polygon, glyph_span) in enumerate(zip(groups, word_polygons, glyph_spans), 1):
         if word_polygon is None:
             continue
         text = ''.join(char.char for char in chars)
         word = WordType(id=f'{line.id}_word{number:04d}', Coords=CoordsType(points=points_string(word_polygon)))
         if glyphs:
-            glyph_polygons = placer.spans([placer.crop.clamp_span(char.x0, char.x1) for char in chars], word_polygon)
-            for glyph_number, (char, glyph_polygon) in enumerate(zip(chars, glyph_polygons), 1):
-                if glyph_polygon is None:
-                    glyph_polygon = word_polygon
-                glyph = GlyphType(id=f'{word.id}_glyph{glyph_number:04d}',
-                                  Coords=CoordsType(points=points_string(glyph_polygon)))
-                for index, (alternative, prob) in enumerate(char.alternatives or [(char.char, char.conf)], 1):
-                    glyph.add_TextEquiv(TextEquivType(Unicode=alternative, conf=round(prob, 4), index=index))
-                word.add_Glyph(glyph)
+            _add_glyphs(word, chars, glyph_span, placer, word_polygon)
         set_text(word, text, np.mean([char.conf for char in chars]), overwrite_text)
         line.add_Word(word)
         words.append(text)
     return ' '.join(words)
+
+
+def fill_words(line, result, placer, glyphs, overwrite_text):
+    """Our reading split onto the line's existing Words (another tool's
+    segmentation, or GT) by position: each character goes to the word whose
+    extent along the line holds its centre, else to the nearest word. Glyphs
+    of those words are replaced by ours (`glyphs`) or removed where their
+    old text would no longer match (`overwrite_text`). Returns the line text:
+    the words' texts joined by single spaces, as PAGE's consistency rules
+    concatenate them."""
+    words = line.get_Word()
+    to_crop = np.linalg.inv(placer.crop.transform)
+    extents = []
+    for word in words:
+        try:
+            points = to_image_frame(coordinates_of_segment(word, None, placer.coords), placer.coords)
+            xs = apply_transform(to_crop, points)[:, 0]
+            extents.append((float(xs.min()), float(xs.max())))
+        except (AttributeError, TypeError, ValueError, IndexError):  # Coords without usable points
+            extents.append(None)
+    assigned = [[] for _ in words]
+    usable = [i for i, extent in enumerate(extents) if extent is not None]
+    for char in result.chars:
+        if char.char.isspace() or not usable:
+            continue
+        centre = (char.x0 + char.x1) / 2
+        distance = [max(extents[i][0] - centre, centre - extents[i][1], 0) for i in usable]
+        assigned[usable[int(np.argmin(distance))]].append(char)
+    texts = []
+    for word, chars in zip(words, assigned):
+        text = ''.join(char.char for char in chars)
+        if glyphs and chars:
+            word_polygon = line_polygon_of(word)
+            _, glyph_spans = word_spans([chars], placer.crop)
+            _add_glyphs(word, chars, glyph_spans[0], placer, word_polygon)
+        elif overwrite_text and word.get_Glyph():
+            word.set_Glyph([])  # their old text would contradict the word's new text
+        set_text(word, text, np.mean([char.conf for char in chars]) if chars else 0.0, overwrite_text)
+        texts.append(text)
+    return ' '.join(texts).strip()  # as PAGE consistency compares it (an empty first or last word)
 
 
 def line_polygon_of(segment):
