@@ -10,6 +10,9 @@ from conftest import BEBEL, make_workspace, output_pages, run, startup_error
 from scoring import page_polygons
 
 VALIDATE = ['ocrd', 'workspace', 'validate', '-s', 'pixel_density', '-s', 'imagefilename', '-s', 'dimension']
+# failed pages are skipped without limit (core's default OCRD_MAX_MISSING_OUTPUTS=0.1 ends a run in
+# which more than a tenth of the pages failed: see test_error_policy.py)
+TOLERANT = {'OCRD_MAX_MISSING_OUTPUTS': '-1'}
 
 
 def bebel_image(mode):
@@ -55,50 +58,25 @@ def _broken_workspace(tmp_path, damage):
 
 
 @pytest.mark.parametrize('damage, words', [
-    (lambda path: path.unlink(), 'PHYS_0001'),
-    (lambda path: path.write_bytes(b'II*\x00 this is not a TIFF at all'), 'PHYS_0001'),
-    (lambda path: path.write_bytes(b''), 'PHYS_0001'),
+    (lambda path: path.unlink(), 'File not found'),
+    (lambda path: path.write_bytes(b'II*\x00 this is not a TIFF at all'), 'cannot identify image file'),
+    (lambda path: path.write_bytes(b''), 'cannot identify image file'),
 ], ids=['missing', 'unreadable', 'zero-size'])
 def test_bad_image_is_one_line_and_other_pages_go_on(tmp_path, damage, words):
     directory = _broken_workspace(tmp_path, damage)
-    result = run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-SEG'], cwd=directory)
-    ours = [line for line in result.stderr.splitlines() if 'ERROR ocrd.processor.DetectProcessor' in line]
-    assert len(ours) == 1 and words in ours[0], result.stderr
+    result = run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-SEG'], cwd=directory, env=TOLERANT)
+    ours = [line for line in result.stderr.splitlines() if 'ERROR ocrd.processor.base - cannot' in line]
+    assert len(ours) == 1 and 'PHYS_0001' in ours[0] and words in ours[0], result.stderr
     assert 'Traceback' not in result.stderr
     assert set(output_pages(directory, 'OCR-D-SEG')) == {'PHYS_0002'}
     run(VALIDATE + ['-q', 'OCR-D-SEG'], cwd=directory)
-
-
-def test_missing_output_copy(tmp_path):
-    """COPY: a page whose image cannot be read has nothing to copy (no output);
-    a page whose image breaks only during processing is copied unchanged."""
-    directory = _broken_workspace(tmp_path, lambda path: path.write_bytes(b'garbage'))
-    result = run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-SEG'], cwd=directory,
-                 env={'OCRD_MISSING_OUTPUT': 'COPY'})
-    assert 'cannot be copied either' in result.stderr and 'Traceback' not in result.stderr
-    assert set(output_pages(directory, 'OCR-D-SEG')) == {'PHYS_0002'}
-    directory = make_workspace(tmp_path / 'gt', [BEBEL[3]])
-    (directory / 'OCR-D-IMG' / 'OCR-D-IMG_0186.tif').write_bytes(b'garbage')
-    run(['ocrd-ppocr-detect', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-SEG', '-P', 'overwrite_segments', 'true'],
-        cwd=directory, env={'OCRD_MISSING_OUTPUT': 'COPY'})
-    copied = output_pages(directory, 'OCR-D-SEG')['PHYS_0186']
-    assert page_polygons(copied) == page_polygons(BEBEL[3][2])
-
-
-def test_bad_image_with_missing_output_abort(tmp_path):
-    directory = _broken_workspace(tmp_path, lambda path: path.write_bytes(b'garbage'))
-    result = run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-SEG'], cwd=directory,
-                 env={'OCRD_MISSING_OUTPUT': 'ABORT'}, check=False)
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1].startswith('ocrd-ppocr-detect: error:')
-    assert 'PHYS_0001' in result.stderr.strip().splitlines()[-1]
 
 
 def test_malformed_page_xml(tmp_path):
     directory = make_workspace(tmp_path, [BEBEL[3]])
     gt = directory / 'OCR-D-GT-SEG' / 'OCR-D-GT-SEG_0186.xml'
     gt.write_text(gt.read_text()[:5000])  # truncated in the middle of an element
-    result = run(['ocrd-ppocr-detect', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-SEG'], cwd=directory)
+    result = run(['ocrd-ppocr-detect', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-SEG'], cwd=directory, env=TOLERANT)
     errors = [line for line in result.stderr.splitlines() if 'ERROR' in line]
     assert len(errors) == 1 and 'malformed PAGE-XML' in errors[0] and 'PHYS_0186' in errors[0], result.stderr
     assert 'Traceback' not in result.stderr

@@ -1,6 +1,8 @@
 """What every ocrd-ppocr processor shares: model lookup across the package's
 resource directories, page images as arrays (grey or BGR), and one-line page errors."""
+import logging
 import os
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -35,7 +37,13 @@ class SegmentImage:
 
 
 class PageInputError(Exception):
-    """Bad input data on one page (unreadable image, malformed PAGE...)."""
+    """Bad input data on one page (unreadable image, malformed PAGE...); the
+    message is one line that names the page and the problem."""
+
+
+class UsageError(Exception):
+    """A command line that cannot work with this workspace (e.g. an unknown
+    -g page); the message is one line."""
 
 
 class PpocrProcessor(Processor):
@@ -123,33 +131,78 @@ class PpocrProcessor(Processor):
 
     # -- errors ---------------------------------------------------------------
 
+    def verify(self):
+        """Core's checks of the fileGrps, and one that core misses: without
+        -O every page would fail on writing its output."""
+        if not self.output_file_grp:
+            raise UsageError('-O/--output-file-grp is required')
+        return super().verify()
+
     def process_page_file(self, *input_files):
-        """Report bad input as one line naming the page and the problem, and
-        honour OCRD_MISSING_OUTPUT (SKIP: no output, COPY: copy input, ABORT)."""
+        """Bad input (unreadable image, malformed PAGE...) leaves here as a
+        PageInputError whose message is one line naming the page and the
+        problem; core then applies OCRD_MISSING_OUTPUT (SKIP, COPY, ABORT) and
+        counts the page towards OCRD_MAX_MISSING_OUTPUTS."""
         try:
             return super().process_page_file(*input_files)
-        except (PageInputError, XMLSyntaxError, OSError) as err:
+        except (PageInputError, FileExistsError):  # FileExistsError: core's OCRD_EXISTING_OUTPUT
+            raise
+        except (XMLSyntaxError, OSError) as err:
             # OSError: core could not open the input image to build a PAGE for it
             page_id = next(f.pageId for f in input_files if f is not None)
             if isinstance(err, XMLSyntaxError):
-                message = f'malformed PAGE-XML for page {page_id}: {_short(err)}'
-            elif isinstance(err, OSError):
-                message = f'cannot read the input of page {page_id}: {_short(err)}'
-            else:
-                message = str(err)
-            if config.OCRD_MISSING_OUTPUT == 'ABORT':
-                raise PageInputError(message) from None
-            self.logger.error(message + f' (OCRD_MISSING_OUTPUT={config.OCRD_MISSING_OUTPUT})')
-            if config.OCRD_MISSING_OUTPUT == 'COPY':
-                try:
-                    self._copy_page_file(input_files[0])
-                except (OSError, XMLSyntaxError):
-                    self.logger.error(f'page {page_id}: its input cannot be copied either, no output')
+                raise PageInputError(f'malformed PAGE-XML for page {page_id}: {_short(err)}') from None
+            raise PageInputError(f'cannot read the input of page {page_id}: {_short(err)}') from None
+
+    def process_workspace_handle_page_task(self, page_id, input_files, task):
+        """Core's handling of a page's result, except that with
+        OCRD_MISSING_OUTPUT=COPY an input that cannot be copied either (an
+        unreadable image without PAGE) is one more failed page, not the end
+        of the run."""
+        try:
+            return super().process_workspace_handle_page_task(page_id, input_files, task)
+        except (XMLSyntaxError, OSError) as err:
+            if config.OCRD_MISSING_OUTPUT != 'COPY' or isinstance(err, FileExistsError):
+                raise
+            message = f'page {page_id}: its input cannot be copied either ({_short(err)}): no output'
+            self.logger.error(message)
+            return PageInputError(message)
+
+    def zip_input_files(self, *args, **kwargs):
+        """Core's input files per page; a -g/--page-id that matches no page
+        of the workspace is a UsageError with one line."""
+        try:
+            return super().zip_input_files(*args, **kwargs)
+        except ValueError as err:
+            if 'match none of the pages' not in str(err):
+                raise
+            pages = self.workspace.mets.physical_pages
+            listed = ', '.join(pages) if len(pages) <= 6 else f'{", ".join(pages[:3])} ... {pages[-1]} ({len(pages)})'
+            raise UsageError(f'-g/--page-id {self.page_id}: no such page in the workspace '
+                             f'({_short(err)}); its pages: {listed}') from None
+
+
+class _OneLinePageErrors(logging.Filter):
+    """Core logs a page that failed under OCRD_MISSING_OUTPUT=SKIP or COPY
+    with a traceback ("Failure on page ..."). For a PageInputError, bad
+    input and not a bug, its message is all there is to say: the record is
+    shortened to that message and the policy applied."""
+
+    def filter(self, record):
+        err = record.exc_info[1] if record.exc_info else None
+        if isinstance(err, PageInputError):
+            record.msg, record.args = f'{err} (OCRD_MISSING_OUTPUT={config.OCRD_MISSING_OUTPUT})', ()
+            record.exc_info = record.exc_text = None
+        return True
+
+
+logging.getLogger('ocrd.processor.base').addFilter(_OneLinePageErrors())
 
 
 def _short(err):
+    """The first line of an error message, without core's description of the file."""
     text = str(err).strip().splitlines()
-    return text[0] if text else err.__class__.__name__
+    return re.sub(r'\s*\(<OcrdFile .*$', '', text[0]) if text else err.__class__.__name__
 
 
 def pil_to_pixels(pil):
