@@ -16,6 +16,7 @@ from PIL import Image
 from ..engine.pixels import as_bgr
 from ..engine.presets import PRESETS
 from ..engine.session import ModelError
+from .geometry import has_polygon
 
 # All executables of this package share their models: a detector installed for
 # ocrd-ppocr-detect is found by ocrd-ppocr-recognize's `segmentation`, and so on.
@@ -27,6 +28,7 @@ class SegmentImage:
     pil: Image.Image
     pixels: np.ndarray  # uint8: (h, w) for bilevel and grey images, else BGR (h, w, 3)
     coords: dict  # core's transform of this image, for coordinates_for_segment
+    page_id: str = None  # the page it belongs to, for messages
 
     @cached_property
     def bgr(self):
@@ -115,19 +117,40 @@ class PpocrProcessor(Processor):
         try:
             pil, coords, _ = self.workspace.image_from_page(page, page_id, **kwargs)
         except Exception as err:  # missing file, unreadable or truncated image, bad Border...
-            raise PageInputError(f'cannot load the image of page {page_id} '
+            missing = self._missing_image(page, err)
+            raise PageInputError(f'cannot load the image of page {page_id}: {missing} not found' if missing else
+                                 f'cannot load the image of page {page_id} '
                                  f'({page.get_imageFilename()}): {_short(err)}') from None
         if pil.width == 0 or pil.height == 0:
             raise PageInputError(f'the image of page {page_id} is empty ({pil.width}x{pil.height})')
-        return SegmentImage(pil, pil_to_pixels(pil), coords)
+        return SegmentImage(pil, pil_to_pixels(pil), coords, page_id)
 
     def segment_image(self, segment, parent):
         """The best image of a region or line inside `parent` (a SegmentImage);
-        None if the segment has no pixels."""
-        pil, coords = self.workspace.image_from_segment(segment, parent.pil, parent.coords)
+        None if the segment has no pixels (or no readable Coords)."""
+        if not has_polygon(segment):
+            return None
+        try:
+            pil, coords = self.workspace.image_from_segment(segment, parent.pil, parent.coords)
+        except Exception as err:  # its AlternativeImage missing or unreadable
+            missing = self._missing_image(segment, err)
+            kind = segment.__class__.__name__.replace('Type', '')
+            raise PageInputError(f'cannot load the image of {kind} {segment.id} on page {parent.page_id}: '
+                                 f'{f"{missing} not found" if missing else _short(err)}') from None
         if pil.width < 2 or pil.height < 2:
             return None
-        return SegmentImage(pil, pil_to_pixels(pil), coords)
+        return SegmentImage(pil, pil_to_pixels(pil), coords, parent.page_id)
+
+    def _missing_image(self, segment, err):
+        """The image file (page image or AlternativeImage) of `segment` that
+        `err` names and that does not exist, if that is why loading failed."""
+        names = [alt.get_filename() for alt in segment.get_AlternativeImage()]
+        if hasattr(segment, 'get_imageFilename'):
+            names.insert(0, segment.get_imageFilename())
+        for name in names:
+            if name and name in str(err) and not os.path.exists(os.path.join(self.workspace.directory, name)):
+                return name
+        return None
 
     # -- errors ---------------------------------------------------------------
 

@@ -1,10 +1,34 @@
 """Polygons between engine (image pixels) and PAGE (absolute page coordinates)."""
 import numpy as np
-from ocrd_utils import coordinates_for_segment, points_from_polygon
+import ocrd_utils
+from ocrd_utils import coordinates_for_segment, points_from_polygon, polygon_from_points
 from shapely.geometry import Polygon, box
 from shapely.validation import make_valid
 
 from .dewarped import to_source_frame
+
+
+def has_polygon(segment):
+    """Whether a segment's Coords/@points can be read as a polygon (the
+    schema requires them, but PAGE files from the wild may lack them)."""
+    coords = segment.get_Coords()
+    points = coords.get_points() if coords is not None else None
+    if not points or not points.strip():
+        return False
+    try:
+        return len(polygon_from_points(points)) > 0
+    except (ValueError, IndexError):
+        return False
+
+
+def coordinates_of_segment(segment, parent_image, parent_coords):
+    """Core's `coordinates_of_segment` (the segment's polygon in the pixels of
+    its parent's image), except that a segment without readable
+    Coords/@points gives an empty (0, 2) polygon, which callers skip as a
+    segment without pixels, instead of an AttributeError."""
+    if not has_polygon(segment):
+        return np.empty((0, 2), dtype=np.int64)
+    return ocrd_utils.coordinates_of_segment(segment, parent_image, parent_coords)
 
 
 def valid_polygon(points):
