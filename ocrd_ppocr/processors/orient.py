@@ -2,7 +2,7 @@
 from ocrd import OcrdPageResult, OcrdPageResultImage
 from ocrd_models.ocrd_page import AlternativeImageType
 
-from ..engine.page_orientation import PageOrientation
+from ..engine.page_orientation import PageOrientation, unclassifiable
 from .base import PpocrProcessor
 
 
@@ -26,11 +26,17 @@ class OrientProcessor(PpocrProcessor):
         AlternativeImage of the upright page with core's `rotated-N` feature
         in @comments. Otherwise the page is left as it is; the decision is
         logged either way. Coords are not touched: they stay in the original
-        image's frame.
+        image's frame. An image too small or too thin to be a page (a side
+        under 32 pixels, sides more than 20:1) is left as it is with a warning.
         """
         pcgts = input_pcgts[0]
         page = pcgts.get_Page()
         image = self.page_image(page, page_id)
+        reason = unclassifiable(*image.pixels.shape[:2])
+        if reason:
+            self.logger.warning('page %s: image too small or thin to classify its orientation (%s): '
+                                'left as it is', page_id, reason)
+            return OcrdPageResult(pcgts)
         angle, confidence = self.classifier.classify(image.bgr)
         if angle == 0 or confidence < self.parameter['threshold']:
             self.logger.info('page %s: content turned by %d degrees (confidence %.3f, threshold %.2f): '
