@@ -111,3 +111,32 @@ def test_our_words_enclose_their_ink(tmp_path):
                     ious.append(max([gt.intersection(o).area / gt.union(o).area for o in ours[line.id]] or [0]))
     assert len(ious) > 300
     assert np.median(ious) >= 0.82, np.median(ious)
+
+
+def test_binarised_images_of_earlier_steps_are_not_read_by_default(tmp_path):
+    """An earlier step's binarised AlternativeImage (here: a white page, so
+    reading it would give no text) is skipped unless feature_filter is emptied."""
+    from ocrd import Resolver
+    from ocrd_models.ocrd_page import AlternativeImageType, to_xml
+    from PIL import Image
+
+    directory = make_workspace(tmp_path, KANT[1:])
+    workspace = Resolver().workspace_from_url(str(directory / 'mets.xml'))
+    gt_file = next(workspace.find_files(file_grp='OCR-D-GT-SEG'))
+    pcgts = parse(str(directory / gt_file.local_filename), silence=True)
+    page = pcgts.get_Page()
+    (directory / 'OCR-D-BIN').mkdir()
+    Image.new('1', (page.imageWidth, page.imageHeight), 1).save(directory / 'OCR-D-BIN' / 'white.png')
+    workspace.add_file('OCR-D-BIN', file_id='OCR-D-BIN_0020', page_id='PHYS_0020', mimetype='image/png',
+                       local_filename='OCR-D-BIN/white.png')
+    page.add_AlternativeImage(AlternativeImageType(filename='OCR-D-BIN/white.png', comments='binarized'))
+    (directory / gt_file.local_filename).write_text(to_xml(pcgts), encoding='utf-8')
+    workspace.save_mets()
+    run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-OCR', '-P', 'textequiv_level', 'line'],
+        cwd=directory)
+    run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-OCR-BIN', '-P', 'textequiv_level', 'line',
+         '-P', 'feature_filter', ''], cwd=directory)
+    default = [_text(l) for l in _page(output_pages(directory, 'OCR-D-OCR')['PHYS_0020']).get_AllTextLines()]
+    binarised = [_text(l) for l in _page(output_pages(directory, 'OCR-D-OCR-BIN')['PHYS_0020']).get_AllTextLines()]
+    assert sum(len(t or '') for t in default) > 1000
+    assert sum(len(t or '') for t in binarised) < 50

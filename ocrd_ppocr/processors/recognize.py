@@ -88,7 +88,8 @@ class RecognizeProcessor(PpocrProcessor):
         """
         pcgts = input_pcgts[0]
         page = pcgts.get_Page()
-        page_image = attach_grid(self.page_image(page, page_id), pcgts, self.workspace.directory,
+        page_image = attach_grid(self.page_image(page, page_id, feature_filter=self.parameter['feature_filter']),
+                                 pcgts, self.workspace.directory,
                                  self.logger, page_id)
         regions = page.get_AllRegions(classes=['Text'], order='reading-order')
         if not any(region.get_TextLine() for region in regions):
