@@ -64,15 +64,20 @@ TORCH ?= torch==2.13.0
 train-deps: install
 	$(PIP) install -q "$(TORCH)" rapidfuzz tqdm
 
-# The shipped Fraktur model: the exact command that made it. Validation is a
+# The shipped Fraktur model: the exact commands that made it. Validation is a
 # split of fraktur_lines/train by work (its val/ split is never used here);
-# the result is committed as a weight patch against PP-OCRv6_rec_small.
+# the result is committed as a weight patch against PP-OCRv6_rec_small. The
+# run was planned for 8 epochs; after the first (validation CER 7.69 -> 1.43 %,
+# 18 min on this busy 2-core machine) the schedule was shortened to 4 epochs
+# to fit the working session: the second command resumes with that schedule.
 FRAKTUR_LINES ?= ../shared/data/fraktur_lines
 FRAKTUR_MODEL = PP-OCRv6_rec_small_fraktur
+FRAKTUR_TRAIN = $(BIN)/ocrd-ppocr-train $(FRAKTUR_LINES)/train -o $(FRAKTUR_MODEL) -m PP-OCRv6_rec_small \
+	  --val-fraction 0.1 --patience 3 --seed 1 --install-dir build/fraktur --overwrite
 fraktur-model: train-deps models
-	$(BIN)/ocrd-ppocr-train $(FRAKTUR_LINES)/train -o $(FRAKTUR_MODEL) -m PP-OCRv6_rec_small \
-	  --val-fraction 0.1 --epochs 8 --patience 3 --install-dir build/fraktur \
-	  --patch ocrd_ppocr/patches/$(FRAKTUR_MODEL).npz --overwrite
+	$(FRAKTUR_TRAIN) --epochs 8 --stop-after-epoch 1
+	cp build/fraktur/$(FRAKTUR_MODEL).training/checkpoint.pt build/fraktur/epoch1.pt
+	$(FRAKTUR_TRAIN) --epochs 4 --resume build/fraktur/epoch1.pt --patch ocrd_ppocr/patches/$(FRAKTUR_MODEL).npz
 	cp build/fraktur/$(FRAKTUR_MODEL).report.json build/fraktur/$(FRAKTUR_MODEL).cer.png ocrd_ppocr/patches/
 
 test: models train-deps

@@ -63,6 +63,8 @@ def dictionary_beside(model):
 @click.option('--patience', default=3, show_default=True, help='epochs without improvement before stopping')
 @click.option('--seed', default=1, show_default=True, help='fixes data order and augmentation')
 @click.option('--max-steps', default=0, show_default=True, help='stop after this many batches (0: no limit)')
+@click.option('--stop-after-epoch', default=0, show_default=True,
+              help='end this run after that epoch, keeping the schedule of --epochs (continue with --resume)')
 @click.option('--threads', default=0, show_default=True, help='CPU threads (0: all)')
 @click.option('--device', type=click.Choice(['cpu', 'cuda']), default='cpu', show_default=True)
 @click.option('--resume', type=click.Path(exists=True, dir_okay=False), help='continue from a checkpoint.pt')
@@ -72,7 +74,7 @@ def dictionary_beside(model):
               help='also write a weight patch (.npz) of the model against its base, for shipping')
 def main(ground_truth, name, base, dictionary, file_grp, val_paths, val_fraction, split_by, install_dir,
          overwrite, epochs, batch_size, learning_rate, trainable, augment, augment_probability, patience,
-         seed, max_steps, threads, device, resume, work_dir, patch):
+         seed, max_steps, stop_after_epoch, threads, device, resume, work_dir, patch):
     """Fine-tune a PP-OCR CTC recogniser on GROUND_TRUTH: folders of line
     images with .gt.txt beside them, or METS workspaces (mets.xml or their
     folder) whose --file-grp PAGE lines carry TextEquiv.
@@ -100,7 +102,7 @@ def main(ground_truth, name, base, dictionary, file_grp, val_paths, val_fraction
 
 def run(ground_truth, name, base, dictionary, file_grp, val_paths, val_fraction, split_by, install_dir,
         overwrite, epochs, batch_size, learning_rate, trainable, augment, augment_probability, patience,
-        seed, max_steps, threads, device, resume, work_dir, patch):
+        seed, max_steps, stop_after_epoch, threads, device, resume, work_dir, patch):
     try:
         import torch
     except ImportError:
@@ -129,7 +131,8 @@ def run(ground_truth, name, base, dictionary, file_grp, val_paths, val_fraction,
     options = TrainOptions(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                            trainable=trainable, augment=parse_kinds(augment),
                            augment_probability=augment_probability, patience=patience, seed=seed,
-                           threads=threads, device=device, max_steps=max_steps)
+                           threads=threads, device=device, max_steps=max_steps,
+                           stop_after_epoch=stop_after_epoch)
     log = click.echo
     lines, skipped = load_ground_truth(ground_truth, file_grp, split_by, log)
     if val_paths:
@@ -178,7 +181,7 @@ def run(ground_truth, name, base, dictionary, file_grp, val_paths, val_fraction,
     train_seconds = sum(e.get('seconds', 0) for e in trained_epochs)
     report = {
         'model': model_path.name, 'base': os.path.basename(base_path), 'onnx': onnx.__version__,
-        'command': ' '.join(['ocrd-ppocr-train'] + sys.argv[1:]),
+        'command': ' '.join(['ocrd-ppocr-train'] + sys.argv[1:]), 'resumed_from': resume,
         'options': {k: list(v) if isinstance(v, tuple) else v for k, v in vars(options).items()},
         'ground_truth': [str(p) for p in ground_truth], 'validation': [str(p) for p in val_paths] or 'split',
         'train_lines': len(train_lines), 'val_lines': len(val_lines), 'skipped': len(skipped),

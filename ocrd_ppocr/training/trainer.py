@@ -43,6 +43,7 @@ class TrainOptions:
     device: str = 'cpu'
     max_steps: int = 0  # stop after this many optimiser steps (0: no limit)
     eval_batch_size: int = 1
+    stop_after_epoch: int = 0  # end this run after that epoch (resume later); 0: run to `epochs`
 
 
 @dataclass
@@ -209,6 +210,9 @@ class Trainer:
             self.save(checkpoint_dir / 'checkpoint.pt')
             if options.max_steps and self.history.step >= options.max_steps:
                 self.log(f'stopped after {self.history.step} steps (max_steps)')
+                break
+            if options.stop_after_epoch and epoch >= options.stop_after_epoch and epoch < options.epochs:
+                self.log(f'stopped after epoch {epoch} (stop_after_epoch): continue with --resume')
                 break
             if epoch - self.history.best_epoch >= options.patience:
                 self.log(f'stopped early: no better validation CER for {options.patience} epochs')
