@@ -10,7 +10,7 @@ from PIL import Image
 from conftest import BEBEL, KANT, make_workspace, model_path, output_pages, run, startup_error
 from scoring import match, page_polygons
 
-from ocrd_ppocr.engine.page_orientation import PageOrientation
+from ocrd_ppocr.engine.page_orientation import MAX_WINDOWS, PageOrientation, unclassifiable, windows
 
 BOSTON = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'page_dewarp' / 'data' / 'OCR-D-IMG' / 'OCR-D-IMG-boston_cooking_a.jpg'
 if not BOSTON.exists():
@@ -109,3 +109,16 @@ def test_detector_is_not_an_orientation_model():
     from ocrd_ppocr.engine.session import ModelError
     with pytest.raises(ModelError, match='not a page orientation model'):
         PageOrientation(model_path('PP-OCRv6_det_tiny.onnx'))
+
+
+def test_windows_are_bounded_and_slivers_not_classified(classifier):
+    """However long the page, at most MAX_WINDOWS windows along a side; an
+    image too small or too thin to be a page is not classified (confidence 0)."""
+    long_page = np.full((300, 6000, 3), 255, dtype=np.uint8)  # 20:1, resized to 256x5120
+    batch, weights = windows(long_page)
+    assert len(batch) == len(weights) <= 2 * MAX_WINDOWS
+    assert classifier.classify(long_page)[1] > 0
+    for height, width in ((20, 5000), (1, 1), (31, 400), (100, 2100)):
+        assert unclassifiable(height, width) and unclassifiable(width, height)
+        assert classifier.classify(np.full((height, width, 3), 255, dtype=np.uint8)) == (0, 0.0)
+    assert unclassifiable(32, 640) is None and unclassifiable(2083, 1457) is None
