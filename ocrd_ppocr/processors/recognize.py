@@ -3,7 +3,6 @@ import os
 
 import numpy as np
 from ocrd import OcrdPageResult
-from ocrd_utils import coordinates_of_segment
 
 from ..engine.crop import crop_polygon
 from ..engine.detect import DetectorOptions, TextDetector
@@ -11,8 +10,9 @@ from ..engine.orthography import fraktur_spelling
 from ..engine.recognize import TextRecognizer
 from ..engine.textline_orientation import TextlineOrientation
 from .base import PpocrProcessor
-from .dewarped import attach_grid, to_image_frame
 from .detect import fixed_for_preset, segment_page
+from .dewarped import attach_grid, to_image_frame
+from .geometry import coordinates_of_segment
 from .text_segments import LinePlacer, add_words, fill_words, line_polygon_of, set_text
 
 
