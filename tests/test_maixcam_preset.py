@@ -77,3 +77,17 @@ def test_derived_graphs_are_recorded_in_a_manifest():
     with open(model_path('PP-OCRv3_det_mobile.onnx'), 'rb') as source:
         import hashlib
         assert manifest['sources']['det']['sha256'] == hashlib.sha256(source.read()).hexdigest()
+
+
+def test_preset_graphs_are_built_on_first_use_or_named_as_missing(tmp_path):
+    """Without the derived graphs and without the models they are derived
+    from, the preset says so in one line at start-up: it would otherwise
+    build them (`make maixcam` builds them ahead)."""
+    directory = make_workspace(tmp_path / 'ws', BEBEL[3:])
+    empty = tmp_path / 'no-models'
+    empty.mkdir()
+    result = run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-OCR', '-P', 'preset', 'maixcam'],
+                 cwd=directory, env={'XDG_DATA_HOME': str(empty)}, check=False)
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    assert 'building them now' in result.stderr
+    assert 'preset maixcam cannot be built' in result.stderr.strip().splitlines()[-1]

@@ -98,6 +98,27 @@ class PpocrProcessor(Processor):
         name = self.parameter.get('preset')
         return PRESETS[name] if name else None
 
+    def ensure_preset_models(self, preset):
+        """A preset's graphs are derived from installed models (the MaixCAM
+        ones by static INT8 quantisation): built on first use, with a log
+        line, into the OCR-D data resource location."""
+        try:
+            self.resolve_model(preset.det_model, 'detection')
+            self.resolve_model(preset.rec_model, 'recognition')
+            return
+        except ModelError:
+            pass
+        from ..install_models import build_maixcam, target_dir
+        self.logger.warning('preset %s: its derived graphs are not built yet; building them now into %s '
+                            '(once: about 9 minutes and 5 GB on 2 cores; `make maixcam` does it ahead)',
+                            preset.name, target_dir('data', self.executable).parent)
+        try:
+            sources = [os.path.dirname(self.resolve_model(name, 'detection'))
+                       for name in ('PP-OCRv3_det_mobile', 'PP-OCRv4_rec_mobile')]
+            build_maixcam('data', log=self.logger.info, sources=sources)
+        except (FileNotFoundError, ModelError) as err:
+            raise ModelError(f'preset {preset.name} cannot be built: {err} (run `make models` first)') from None
+
     def with_preset(self, name, preset_value):
         """`preset_value` for parameter `name`, unless the user gave the
         parameter a value other than its default: then the user's value wins."""

@@ -42,6 +42,7 @@ class DetectProcessor(PpocrProcessor):
         name = self.parameter['model']
         preset = self.preset()
         if preset:
+            self.ensure_preset_models(preset)
             name = self.with_preset('model', preset.det_model)
             fixed_for_preset(options, preset, self.parameter['tile_scale'])
         model = self.resolve_model(name, 'detection')

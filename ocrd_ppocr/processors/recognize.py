@@ -31,6 +31,8 @@ class RecognizeProcessor(PpocrProcessor):
     def setup(self):
         threads, device = self.parameter['num_threads'], self.parameter['device']
         preset = self.preset()
+        if preset:
+            self.ensure_preset_models(preset)
         name = self.with_preset('model', preset.rec_model) if preset else self.parameter['model']
         model = self.resolve_model(name, 'recognition')
         self.recognizer = TextRecognizer(model, self.dictionary_for(model), threads=threads, device=device,
