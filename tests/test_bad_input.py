@@ -279,8 +279,8 @@ def test_odd_lines_and_regions_are_recognised(tmp_path):
     edit_page(directory / 'OCR-D-GT-SEG' / 'OCR-D-GT-SEG_0186.xml', _odd_lines_and_regions)
     stderr = clean(run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-OCR',
                         '-P', 'textequiv_level', 'line', '-P', 'overwrite_text', 'true'], cwd=directory))
-    skipped = [line for line in stderr.splitlines() if 'WARNING' in line and 'skipped' in line]
-    assert len(skipped) == 1 and 'line l2 on page PHYS_0186' in skipped[0], stderr[-3000:]
+    skipped = [line for line in stderr.splitlines() if 'WARNING' in line and 'were not read' in line]
+    assert len(skipped) == 1 and 'page PHYS_0186: 1 of' in skipped[0] and skipped[0].endswith(': l2'), stderr[-3000:]
     page = parse(str(output_pages(directory, 'OCR-D-OCR')[PAGE_ID]), silence=True).get_Page()
     texts = {line.id: line.get_TextEquiv()[0].Unicode for region in page.get_AllRegions(classes=['Text'])
              for line in region.get_TextLine() if line.get_TextEquiv()}
@@ -288,9 +288,8 @@ def test_odd_lines_and_regions_are_recognised(tmp_path):
     assert texts['l6'].startswith('sich dagegen'), texts  # the nested region's line
     empty = [region for region in page.get_AllRegions(classes=['Text']) if region.id == 'r_empty']
     assert len(empty) == 1 and not empty[0].get_TextLine() and not empty[0].get_TextEquiv()
-    # (textequiv consistency is not checked: the skipped line keeps its old text, which the region's
-    # new text, made of the lines read, leaves out)
-    run(VALIDATE + ['--page-coordinate-consistency', 'off', '--page-textequiv-consistency', 'off',
+    assert 'l2' not in texts  # the skipped line keeps no stale text beside ours
+    run(VALIDATE + ['--page-coordinate-consistency', 'off', '--page-textequiv-consistency', 'strict',
                     '-q', 'OCR-D-OCR'], cwd=directory)
 
 
@@ -323,12 +322,13 @@ def test_line_without_points_is_skipped(tmp_path):
               lambda page: page.get_TextRegion()[1].get_TextLine()[2].get_Coords().set_points(None))
     stderr = clean(run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-OCR',
                         '-P', 'textequiv_level', 'line', '-P', 'overwrite_text', 'true'], cwd=directory))
-    skipped = [line for line in stderr.splitlines() if 'WARNING' in line and 'skipped' in line]
-    assert len(skipped) == 1 and 'line l3 on page PHYS_0186' in skipped[0], stderr[-3000:]
+    skipped = [line for line in stderr.splitlines() if 'WARNING' in line and 'were not read' in line]
+    assert len(skipped) == 1 and 'page PHYS_0186: 1 of' in skipped[0] and skipped[0].endswith(': l3'), stderr[-3000:]
     texts = {line.id: line.get_TextEquiv()[0].Unicode
              for region in parse(str(output_pages(directory, 'OCR-D-OCR')[PAGE_ID]), silence=True)
-             .get_Page().get_AllRegions(classes=['Text']) for line in region.get_TextLine()}
+             .get_Page().get_AllRegions(classes=['Text']) for line in region.get_TextLine() if line.get_TextEquiv()}
     assert texts['l4'].startswith('keit als Menschen'), texts
+    assert 'l3' not in texts  # no stale text beside ours
 
 
 def test_missing_alternative_image_is_one_line(tmp_path):

@@ -182,9 +182,14 @@ def test_lines_without_pixels_are_skipped(tmp_path):
     path.write_text(to_xml(pcgts))
     result = run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-OCR', '-P', 'overwrite_segments', 'true'],
                  cwd=directory)
-    assert result.stderr.count('has no pixels') == 2 and 'Traceback' not in result.stderr
+    warnings = [l for l in result.stderr.splitlines() if 'have no pixels' in l]
+    assert len(warnings) == 1 and 'Traceback' not in result.stderr  # one warning for the page
+    assert '2 of 8 lines' in warnings[0] and lines[0].id in warnings[0] and lines[1].id in warnings[0]
     texts = line_texts(output_pages(directory, 'OCR-D-OCR')['PHYS_0186'])
     assert len(texts[lines[2].id]) > 20  # the empty line got its text
+    assert texts[lines[0].id] == texts[lines[1].id] == ''  # no stale ground truth beside our text
+    run(['ocrd', 'workspace', 'validate', '-q', 'OCR-D-OCR', '-s', 'pixel_density', '-s', 'imagefilename',
+         '--page-coordinate-consistency', 'off', '--page-textequiv-consistency', 'strict'], cwd=directory)
 
 
 def test_dictionary_mismatch_is_a_start_up_error(tmp_path):
@@ -223,3 +228,22 @@ def test_fraktur_pages_with_own_detection(bebel_kant_segmented):
     glyphs = [glyph.get_TextEquiv()[0].Unicode for region in page.get_TextRegion() for line in region.get_TextLine()
               for word in line.get_Word() for glyph in word.get_Glyph()]
     assert 'aͤ' in glyphs and 'ſ' in glyphs
+
+
+def test_bow_tie_line_polygon_is_read(tmp_path):
+    """A self-intersecting line outline whose signed area cancels to zero
+    (x0,y0 x1,y1 x1,y0 x0,y1) still covers the line's ink: it is repaired and read."""
+    directory = make_workspace(tmp_path, BEBEL[3:])
+    path = directory / 'OCR-D-GT-SEG' / 'OCR-D-GT-SEG_0186.xml'
+    pcgts = parse(str(path), silence=True)
+    line = pcgts.get_Page().get_TextRegion()[1].get_TextLine()[0]
+    xs, ys = zip(*[map(int, p.split(',')) for p in line.get_Coords().points.split()])
+    x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
+    line.get_Coords().set_points(f'{x0},{y0} {x1},{y1} {x1},{y0} {x0},{y1}')
+    from ocrd_models.ocrd_page import to_xml
+    path.write_text(to_xml(pcgts))
+    result = run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-OCR', '-P', 'textequiv_level', 'line'],
+                 cwd=directory)
+    assert 'have no pixels' not in result.stderr
+    texts = line_texts(output_pages(directory, 'OCR-D-OCR')['PHYS_0186'])
+    assert len(texts[line.id]) > 20, texts[line.id]

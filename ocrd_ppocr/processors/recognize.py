@@ -12,8 +12,8 @@ from ..engine.textline_orientation import TextlineOrientation
 from .base import PpocrProcessor
 from .detect import fixed_for_preset, segment_page
 from .dewarped import attach_grid, to_image_frame
-from .geometry import coordinates_of_segment
-from .text_segments import LinePlacer, add_words, fill_words, line_polygon_of, set_text
+from .geometry import coordinates_of_segment, valid_polygon
+from .text_segments import LinePlacer, add_words, clear_text, fill_words, line_polygon_of, set_text
 
 
 # Mean character confidence above which a reading is taken as upright, without
@@ -108,13 +108,24 @@ class RecognizeProcessor(PpocrProcessor):
         ours = {}  # line id -> (text, conf) as written by us
         for line, crop, coords, result in jobs:
             ours[line.id] = self.write_line(line, crop, coords, result, level)
+        unread = [line for region in regions for line in region.get_TextLine() if line.id not in ours]
+        if unread and self.parameter['overwrite_text']:
+            # our text replaces the old one: a line we could not read keeps none
+            for line in unread:
+                clear_text(line)
         for region in regions:
             # the region's text is our lines' text (never their older TextEquiv,
-            # kept beside ours with overwrite_text=false)
-            texts = [ours[line.id] for line in region.get_TextLine() if line.id in ours]
-            if texts:
-                set_text(region, '\n'.join(text for text, _ in texts), np.mean([conf for _, conf in texts]),
+            # kept beside ours with overwrite_text=false); an unread line is empty
+            texts = [ours.get(line.id, ('', None)) for line in region.get_TextLine()]
+            confs = [conf for _, conf in texts if conf is not None]
+            if confs:
+                set_text(region, '\n'.join(text for text, _ in texts), np.mean(confs),
                          self.parameter['overwrite_text'])
+        if unread:
+            self.logger.warning('page %s: %d of %d lines have no pixels (zero area, no points or outside the '
+                                'image) and were not read%s: %s', page_id, len(unread), len(unread) + len(ours),
+                                ', their old text removed' if self.parameter['overwrite_text'] else '',
+                                ' '.join(line.id for line in unread[:10]) + (' ...' if len(unread) > 10 else ''))
         self.logger.info('page %s: recognised %d lines', page_id, len(jobs))
         return OcrdPageResult(pcgts)
 
@@ -136,8 +147,8 @@ class RecognizeProcessor(PpocrProcessor):
                         continue
                 polygon = to_image_frame(coordinates_of_segment(line, parent.pil, parent.coords), parent.coords)
                 if not _has_area(polygon, parent.pixels.shape):
-                    self.logger.warning('line %s on page %s has no pixels (polygon of zero area or outside '
-                                        'the image): skipped', line.id, page_id)
+                    self.logger.debug('line %s on page %s has no pixels (polygon of zero area or outside '
+                                      'the image): skipped', line.id, page_id)
                     continue
                 jobs.append([line, crop_polygon(parent.pixels, polygon), parent.coords, None])
         return jobs
@@ -196,6 +207,8 @@ def _has_area(polygon, shape):
     if len(polygon) < 3:
         return False
     x, y = polygon[:, 0], polygon[:, 1]
-    area = 0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))
+    # on the repaired polygon: a self-intersecting (bow-tie) outline of real
+    # ink has area, though its signed (shoelace) area may cancel to zero
+    area = valid_polygon(polygon).area
     inside = (x.max() > 0) and (y.max() > 0) and (x.min() < shape[1]) and (y.min() < shape[0])
     return area >= 4 and inside

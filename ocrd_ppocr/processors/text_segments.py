@@ -3,12 +3,12 @@ the line from the recogniser's character positions."""
 import numpy as np
 import shapely
 from ocrd_models.ocrd_page import CoordsType, GlyphType, TextEquivType, WordType
-from ocrd_utils import coordinates_for_segment, coordinates_of_segment, polygon_from_points
+from ocrd_utils import coordinates_for_segment, polygon_from_points
 
 from ..engine.crop import apply_transform
 from ..engine.ink import ink_columns, ink_rows, line_ink, snap_to_ink
 from .dewarped import GRID_KEY, to_image_frame, to_source_frame
-from .geometry import clip_to, integer_polygon, largest_part, points_string, valid_polygon
+from .geometry import clip_to, coordinates_of_segment, integer_polygon, largest_part, points_string, valid_polygon
 
 
 def words_of(chars):
@@ -35,6 +35,15 @@ def set_text(segment, text, conf, overwrite, index=None):
     if index is None:
         index = max((te.index or 0 for te in existing), default=0) + 1 if existing else None
     segment.add_TextEquiv(TextEquivType(Unicode=text, conf=round(float(conf), 4), index=index))
+
+
+def clear_text(line):
+    """Remove the TextEquiv of a line and of its words and glyphs."""
+    line.set_TextEquiv([])
+    for word in line.get_Word():
+        word.set_TextEquiv([])
+        for glyph in word.get_Glyph():
+            glyph.set_TextEquiv([])
 
 
 class LinePlacer:
