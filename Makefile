@@ -17,12 +17,13 @@ PYTEST_ARGS ?=
 TPU_PYTHON ?= $(HOME)/.pyenv/versions/3.10.13/bin/python3.10
 TPU_VENV ?= .venv-tpu
 
-.PHONY: help venv deps install models maixcam demo test bench docker docker-check clean tpu-mlir train-deps fraktur-model
+.PHONY: help venv deps install models maixcam demo test check bench docker docker-check clean tpu-mlir train-deps fraktur-model
 
 help:
 	@echo "Targets:"
 	@echo "  demo         install everything (models included) and run the processors on sample/ -> $(DEMO)/"
 	@echo "  test         install everything and run the test suite"
+	@echo "  check        the fast tests (engine, geometry, training pieces)"
 	@echo "  deps         install the Python dependencies into $(VENV)"
 	@echo "  install      install this package into $(VENV) (editable)"
 	@echo "  models       fetch, verify and install the PP-OCR weights (MODELS_TARGET=$(MODELS_TARGET))"
@@ -89,6 +90,14 @@ fraktur-model: train-deps models
 test: maixcam train-deps
 	$(PIP) install -q pytest rapidfuzz ocrd-page-to-alto
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+# the fast tier for development (engine, geometry, training pieces; a few minutes)
+CHECK_TESTS = tests/test_engine_recognize.py tests/test_ink.py tests/test_charset.py tests/test_orthography.py \
+	tests/test_text_segments.py tests/test_train.py::test_trainable_tail_computes_what_onnx_runtime_computes \
+	tests/test_train.py::test_split_keeps_works_apart
+check: models train-deps
+	$(PIP) install -q pytest rapidfuzz
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest $(CHECK_TESTS) $(PYTEST_ARGS)
 
 bench: models
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
