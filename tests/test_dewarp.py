@@ -125,6 +125,38 @@ def test_grid_points_and_inverse(warped, unwarper):
                        atol=0.01)
 
 
+def test_tiles_give_the_whole_remap(warped, unwarper):
+    """Dewarping tile by tile (bounded memory on any page: full-size float
+    maps of a 15000x10000 page were 1.2 GB) gives every pixel exactly as one
+    remap of the whole image with full-size maps; grey pages stay grey."""
+    page = warped[3]
+    grid = unwarper.grid(page)
+    assert grid.grid.tolist() == unwarper.grid(page[:, :, 0]).grid.tolist()  # grey in, same grid
+    map_x, map_y = grid.maps()
+    whole = cv2.remap(page, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    assert np.array_equal(grid.apply(page), whole)
+    assert np.array_equal(grid.apply(page[:, :, 0]), whole[:, :, 0])
+    tiled, sizes = np.zeros_like(whole), []
+    for (x0, y0), tile in grid.tiles(page, tile_pixels=200 * 300, max_width=300):
+        tiled[y0:y0 + tile.shape[0], x0:x0 + tile.shape[1]] = tile
+        sizes.append(tile.shape[0] * tile.shape[1])
+    assert np.array_equal(tiled, whole)
+    assert len(sizes) > 20 and max(sizes) <= 200 * 300
+
+
+def test_tiles_are_bounded_on_any_aspect_ratio():
+    """A 100000x2 sliver (longer than OpenCV's remap takes at once): tiles
+    across its length too, none over the bound; the identity grid gives the
+    sliver back (within float32 rounding of its coordinates)."""
+    width, height = 100_000, 2
+    u, v = np.meshgrid(np.linspace(0, width - 1, 31), np.linspace(0, height - 1, 45))
+    identity = SamplingGrid(np.stack([u, v]).astype(np.float32), (width, height), (width, height))
+    sliver = np.tile((127 + 100 * np.sin(np.arange(width) * 2 * np.pi / 50)).round().astype(np.uint8), (height, 1))
+    tiles = list(identity.tiles(sliver, tile_pixels=4096, max_width=1000))
+    assert len(tiles) == 100 and all(tile.size <= 4096 for _, tile in tiles)
+    assert np.abs(identity.apply(sliver).astype(int) - sliver).max() <= 1
+
+
 def test_not_a_uvdoc_model():
     with pytest.raises(ModelError, match='not a UVDoc unwarping model'):
         Unwarper(model_path('PP-OCRv6_det_tiny.onnx'))

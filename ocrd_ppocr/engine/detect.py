@@ -118,37 +118,38 @@ class TextDetector:
         height, width = image.shape[:2]
         opts = self.options
         if opts.fixed_shape and opts.tile_scale and opts.tile_below_scale == 0:
-            return self._tiled_map(as_bgr(image), opts.tile_scale, opts.fixed_shape)
+            return self._tiled_map(image, opts.tile_scale, opts.fixed_shape)
         if opts.fixed_shape:
-            return self._letterboxed_map(as_bgr(image), opts.fixed_shape)
+            return self._letterboxed_map(image, opts.fixed_shape)
         shape = resize_shape(height, width, opts)
         if opts.tile_below_scale and shape[0] / height < opts.tile_below_scale:
             tile = max(32, opts.limit_side_len // 32 * 32)
-            return self._tiled_map(as_bgr(image), opts.tile_scale, (tile, tile))
+            return self._tiled_map(image, opts.tile_scale, (tile, tile))
         return self._run(normalise(image, shape)), shape
 
     def _run(self, blob):
         return self.session.run(None, {self.input_name: blob})[0][0, 0]
 
-    def _letterboxed_map(self, image_bgr, shape):
+    def _letterboxed_map(self, image, shape):
         """A model with a fixed input (the MaixCAM station's 224x320): the image
-        scaled to fit, aspect ratio kept, padded black at the right and bottom
-        as the station does; the map is cut back to the image's part."""
-        height, width = image_bgr.shape[:2]
+        (BGR or grey) scaled to fit, aspect ratio kept, padded black at the
+        right and bottom as the station does; the map is cut back to the image's part."""
+        height, width = image.shape[:2]
         scale = min(shape[0] / height, shape[1] / width)
         inner = (max(1, int(round(height * scale))), max(1, int(round(width * scale))))
         canvas = np.zeros((shape[0], shape[1], 3), dtype=np.uint8)
-        canvas[:inner[0], :inner[1]] = cv2.resize(image_bgr, (inner[1], inner[0]), interpolation=cv2.INTER_AREA)
+        canvas[:inner[0], :inner[1]] = as_bgr(cv2.resize(image, (inner[1], inner[0]), interpolation=cv2.INTER_AREA))
         blob = ((canvas.astype(np.float32) - MEAN) / STD).transpose(2, 0, 1)[np.newaxis]
         return self._run(blob)[:inner[0], :inner[1]], shape
 
-    def _tiled_map(self, image_bgr, scale, tile):
-        """The map of an image scaled by `scale` and cut into overlapping tiles
-        of `tile` (h, w), each run alone (padded white to the tile size, or to
-        multiples of 32), maps pasted by maximum."""
-        height, width = image_bgr.shape[:2]
+    def _tiled_map(self, image, scale, tile):
+        """The map of an image (BGR or grey) scaled by `scale` and cut into
+        overlapping tiles of `tile` (h, w), each run alone (padded white to the
+        tile size, or to multiples of 32), maps pasted by maximum. A grey page
+        gets its three channels after scaling, not at full size."""
+        height, width = image.shape[:2]
         shape = (max(32, int(height * scale)), max(32, int(width * scale)))
-        scaled = cv2.resize(image_bgr, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+        scaled = as_bgr(cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_AREA))
         fixed = self.options.fixed_shape is not None
         pred = np.zeros(shape, dtype=np.float32)
         for y in _starts(shape[0], tile[0]):

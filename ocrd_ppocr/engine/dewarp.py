@@ -9,7 +9,8 @@ given in grid_sample's normalised coordinates ([-1, 1], align_corners=True).
 The dewarped page has the input's size. The grid is upsampled to every pixel
 with bilinear interpolation (align_corners=True, exactly as UVDoc's
 bilinear_unwarping) and applied to the full-resolution image with cv2.remap,
-never to a 488x712 thumbnail.
+never to a 488x712 thumbnail, one tile at a time (full-size float maps of a
+15000x10000 page would take 1.2 GB).
 
 A `SamplingGrid` keeps the coarse grid in input-image pixels and knows both
 directions:
@@ -33,6 +34,8 @@ from .session import ModelError, load_session
 
 INPUT_SIZE = (488, 712)  # (width, height) the network takes
 GRID_SHAPE = (45, 31)  # (rows, columns) of the predicted grid
+TILE_PIXELS = 1 << 22  # pixels remapped at a time (their maps: 32 MB)
+MAX_TILE_WIDTH = 8192
 
 
 @dataclass
@@ -54,19 +57,46 @@ class SamplingGrid:
 
     # -- whole images ---------------------------------------------------------
 
-    def maps(self):
-        """Full-resolution (map_x, map_y) for cv2.remap: bilinear upsampling of
-        the grid with align_corners=True, as separable interpolation matrices."""
+    def maps(self, box=None):
+        """(map_x, map_y) float32 for cv2.remap: bilinear upsampling of the
+        grid with align_corners=True, as separable interpolation matrices;
+        for the whole dewarped image, or for the part `box` = (x0, y0, x1, y1)."""
         width, height = self.size
-        rows = _interpolation_matrix(height, self.rows)  # (height, rows)
-        cols = _interpolation_matrix(width, self.cols)  # (width, cols)
+        x0, y0, x1, y1 = box or (0, 0, width, height)
+        rows = _interpolation_matrix(height, self.rows)[y0:y1]  # (y1 - y0, rows)
+        cols = _interpolation_matrix(width, self.cols)[x0:x1]  # (x1 - x0, cols)
         return tuple(np.ascontiguousarray(rows @ channel @ cols.T, dtype=np.float32)
                      for channel in self.grid.astype(np.float32))
 
+    def tiles(self, image, tile_pixels=TILE_PIXELS, max_width=MAX_TILE_WIDTH):
+        """The dewarped image (same size and channels as the input, full
+        resolution) in tiles: ((x0, y0), tile) pairs, row by row. Only one
+        tile's maps exist at a time (8 bytes a pixel, 32 MB), so dewarping
+        takes bounded memory on top of the image on any page and any aspect
+        ratio; each pixel comes out as the whole image's remap gives it.
+        Each tile is sampled from the part of the image its maps reach (so
+        sides over OpenCV's remap limit of 32767 pixels work too)."""
+        width, height = self.size
+        tile_width = min(width, max_width)
+        tile_height = max(1, tile_pixels // tile_width)
+        for y0 in range(0, height, tile_height):
+            for x0 in range(0, width, tile_width):
+                box = (x0, y0, min(x0 + tile_width, width), min(y0 + tile_height, height))
+                map_x, map_y = self.maps(box)
+                left, right = _reach(map_x, image.shape[1])
+                top, bottom = _reach(map_y, image.shape[0])
+                map_x -= left  # exact: whole pixels off float32 coordinates under 2**23
+                map_y -= top
+                yield (x0, y0), cv2.remap(image[top:bottom, left:right], map_x, map_y,
+                                          interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
     def apply(self, image):
-        """The dewarped image (same size as the input, full resolution)."""
-        map_x, map_y = self.maps()
-        return cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        """The dewarped image (same size and channels as the input, full resolution)."""
+        width, height = self.size
+        out = np.empty((height, width) + image.shape[2:], dtype=image.dtype)
+        for (x0, y0), tile in self.tiles(image):
+            out[y0:y0 + tile.shape[0], x0:x0 + tile.shape[1]] = tile
+        return out
 
     # -- points ---------------------------------------------------------------
 
@@ -182,7 +212,7 @@ def densify(points, step):
 
 
 class Unwarper:
-    """grid(image_bgr) -> SamplingGrid; the image is dewarped with grid.apply(image)."""
+    """grid(image) -> SamplingGrid; the image is dewarped with grid.apply(image) or grid.tiles(image)."""
 
     def __init__(self, model_path, threads=0, device='cpu'):
         self.session = load_session(model_path, threads, device)
@@ -195,15 +225,26 @@ class Unwarper:
         self.input = inputs[0]
         self.dtype = np.float16 if 'float16' in inputs[0].type else np.float32
 
-    def grid(self, image_bgr):
-        image_bgr = as_bgr(image_bgr)
-        height, width = image_bgr.shape[:2]
-        small = cv2.resize(image_bgr, INPUT_SIZE, interpolation=cv2.INTER_AREA)
+    def grid(self, image):
+        """The sampling grid of a uint8 BGR or grey page (a grey page gets its
+        channels after shrinking to the network's input, not at full size)."""
+        height, width = image.shape[:2]
+        small = as_bgr(cv2.resize(image, INPUT_SIZE, interpolation=cv2.INTER_AREA))
         batch = (small[:, :, ::-1].transpose(2, 0, 1)[None] / 255.0).astype(self.dtype)
         normalised = self.session.run([self.session.get_outputs()[0].name], {self.input.name: batch})[0][0]
         normalised = normalised.astype(np.float32)
         grid = np.stack([(normalised[0] + 1) / 2 * (width - 1), (normalised[1] + 1) / 2 * (height - 1)])
         return SamplingGrid(grid.astype(np.float32), (width, height), (width, height))
+
+
+def _reach(coordinates, length):
+    """The pixels [start, end) of an axis of `length` pixels that bilinear
+    sampling at `coordinates` reads; coordinates beyond the image read its
+    edge pixel (BORDER_REPLICATE), which stays the range's edge."""
+    low, high = float(np.nanmin(coordinates)), float(np.nanmax(coordinates))
+    start = int(min(max(np.floor(low) - 1, 0), length - 1))
+    end = int(min(max(np.ceil(high) + 2, start + 1), length))
+    return start, end
 
 
 def _interpolation_matrix(length, nodes):

@@ -38,7 +38,7 @@ MAX_WINDOWS = 16
 
 
 class PageOrientation:
-    """classify(image_bgr) -> (angle, confidence), see the module docstring."""
+    """classify(image) (uint8 BGR or grey) -> (angle, confidence), see the module docstring."""
 
     def __init__(self, model_path, threads=0, device='cpu'):
         self.session = load_session(model_path, threads, device)
@@ -52,9 +52,9 @@ class PageOrientation:
             raise ModelError(f'{model_path}: unexpected class labels {labels} (expected 0 90 180 270)')
         self.input_name = inputs[0].name
 
-    def probabilities(self, image_bgr):
+    def probabilities(self, image):
         """Ink-weighted mean class probabilities over the page's windows."""
-        batch, weights = windows(image_bgr)
+        batch, weights = windows(image)
         probs = self.session.run(None, {self.input_name: batch})[0].astype(np.float64)
         if np.any(probs < 0) or not np.allclose(probs.sum(axis=1), 1, atol=1e-3):  # logits
             probs = np.exp(probs - probs.max(axis=1, keepdims=True))
@@ -63,12 +63,12 @@ class PageOrientation:
             weights = np.ones_like(weights)
         return (probs * weights[:, None]).sum(axis=0) / weights.sum()
 
-    def classify(self, image_bgr):
+    def classify(self, image):
         """(angle, confidence): the content is turned clockwise by `angle`;
         (0, 0.0) for an image that `unclassifiable` rejects."""
-        if unclassifiable(image_bgr.shape[0], image_bgr.shape[1]):
+        if unclassifiable(image.shape[0], image.shape[1]):
             return 0, 0.0
-        probs = self.probabilities(image_bgr)
+        probs = self.probabilities(image)
         best = int(np.argmax(probs))
         return ANGLES[best], float(probs[best])
 
@@ -83,14 +83,13 @@ def unclassifiable(height, width):
     return None
 
 
-def windows(image_bgr):
-    """Normalised 224x224 windows (N, 3, 224, 224) of the page resized to a
-    short side of 256, and each window's ink fraction (N,)."""
-    image_bgr = as_bgr(image_bgr)
-    height, width = image_bgr.shape[:2]
+def windows(image):
+    """Normalised 224x224 windows (N, 3, 224, 224) of the page (BGR or grey)
+    resized to a short side of 256, and each window's ink fraction (N,)."""
+    height, width = image.shape[:2]
     scale = SHORT_SIDE / min(height, width)
     size = (max(CROP, int(round(width * scale))), max(CROP, int(round(height * scale))))
-    small = cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA)
+    small = as_bgr(cv2.resize(image, size, interpolation=cv2.INTER_AREA))  # grey: channels after shrinking
     grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.int16)
     # ink: clearly darker than its neighbourhood (text strokes, not paper shading)
     ink = grey < cv2.blur(grey.astype(np.uint8), (15, 15)).astype(np.int16) - 20

@@ -4,7 +4,6 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from functools import cached_property
 
 import cv2
 import numpy as np
@@ -13,7 +12,6 @@ from ocrd import Processor
 from ocrd_utils import config, list_resource_candidates
 from PIL import Image
 
-from ..engine.pixels import as_bgr
 from ..engine.presets import PRESETS
 from ..engine.session import ModelError
 from .geometry import has_polygon
@@ -29,13 +27,8 @@ class SegmentImage:
     pixels: np.ndarray  # uint8: (h, w) for bilevel and grey images, else BGR (h, w, 3)
     coords: dict  # core's transform of this image, for coordinates_for_segment
     page_id: str = None  # the page it belongs to, for messages
-
-    @cached_property
-    def bgr(self):
-        """The pixels as uint8 BGR (h, w, 3), for the models that need colour
-        at page size (orientation, unwarping); detection and cropping take
-        grey pages as they are."""
-        return as_bgr(self.pixels)
+    # Grey pages stay one channel: the engine gives them their channels after
+    # shrinking (a BGR copy of a 15000x10000 page would be 450 MB).
 
 
 class PageInputError(Exception):
@@ -264,6 +257,7 @@ def pil_to_pixels(pil):
         background = Image.new('RGBA', rgba.size, (255, 255, 255, 255))
         pil = Image.alpha_composite(background, rgba)
     if mode in ('1', 'L'):  # most scans
-        return np.asarray(pil.convert('L'))
-    return cv2.cvtColor(np.asarray(pil.convert('RGB')), cv2.COLOR_RGB2BGR)
+        return np.asarray(pil.convert('L') if mode == '1' else pil)
+    # an RGB image is not converted to RGB first: a copy of a 15000x10000 page is 600 MB
+    return cv2.cvtColor(np.asarray(pil if pil.mode == 'RGB' else pil.convert('RGB')), cv2.COLOR_RGB2BGR)
 

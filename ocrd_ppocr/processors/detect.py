@@ -11,6 +11,7 @@ from PIL import Image
 
 from ..engine.detect import DetectorOptions, TextDetector
 from ..engine.ink import ink_mask
+from ..engine.pixels import as_bgr
 from ..engine.layout import Line, clean_lines, layout, region_outline
 from .base import PpocrProcessor
 from .dewarped import attach_grid
@@ -69,16 +70,17 @@ class DetectProcessor(PpocrProcessor):
         pcgts = input_pcgts[0]
         page = pcgts.get_Page()
         image = attach_grid(self.page_image(page, page_id), pcgts, self.workspace.directory, self.logger, page_id)
+        dpi = image.pil.info.get('dpi', (300, 300))
         if self.parameter['level'] == 'page':
+            image.pil = None  # only its pixels are read: a 15000x10000 colour page is 600 MB more in PIL
             drawn = self._segment_page(page, page_id, image)
         else:
             drawn = self._segment_regions(page, page_id, image)
         result = OcrdPageResult(pcgts)
         if len(self.output_file_grp.split(',')) > 1:
             overlay = OcrdPageResult(copy.deepcopy(pcgts))
-            picture = draw_overlay(image.bgr, drawn)
-            dpi = image.pil.info.get('dpi', (300, 300))
-            scale = picture.width / image.pil.width
+            picture = draw_overlay(image.pixels, drawn)
+            scale = picture.width / image.pixels.shape[1]
             picture.info['dpi'] = (dpi[0] * scale, dpi[1] * scale)
             overlay.images.append(OcrdPageResultImage(picture, 'OVERLAY', None))
             return [result, overlay]
@@ -170,12 +172,12 @@ def segment_page(page, page_id, image, detector, merge=True, fit=True):
 
 
 def draw_overlay(image, polygons, max_side=2000):
-    """The page image with detected line polygons drawn on it, at most `max_side` wide/high."""
-    canvas = image.copy()
+    """The page image (BGR or grey) with detected line polygons drawn on it,
+    at most `max_side` wide/high (shrunk before drawing: no full-size copy)."""
+    scale = min(1.0, max_side / max(image.shape[:2]))
+    canvas = as_bgr(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+                    if scale < 1.0 else image.copy())
+    thickness = max(1, int(round(max(2, image.shape[1] // 600) * scale)))
     for points in polygons:
-        cv2.polylines(canvas, [np.round(points).astype(np.int32)], True, (0, 0, 255),
-                      max(2, canvas.shape[1] // 600))
-    scale = min(1.0, max_side / max(canvas.shape[:2]))
-    if scale < 1.0:
-        canvas = cv2.resize(canvas, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return Image.fromarray(canvas[:, :, ::-1])
+        cv2.polylines(canvas, [np.round(np.asarray(points) * scale).astype(np.int32)], True, (0, 0, 255), thickness)
+    return Image.fromarray(cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB))

@@ -2,6 +2,7 @@
 import io
 import os
 
+import cv2
 from ocrd import OcrdPageResult, OcrdPageResultImage
 from ocrd_models.ocrd_page import AlternativeImageType, LabelsType, LabelType, MetadataItemType
 from ocrd_utils import config
@@ -47,17 +48,14 @@ class DewarpProcessor(PpocrProcessor):
         if 'dewarped' in features.split(','):
             self.logger.warning('page %s is already dewarped (%s): left as it is', page_id, features)
             return OcrdPageResult(pcgts)
-        grid = self.unwarper.grid(image.bgr)
+        grid = self.unwarper.grid(image.pixels)
         bend, shift = grid.flatness(), grid.displacement()
         if bend < self.parameter['skip_flat_below']:
             self.logger.info('page %s: flat (grid bend %.5f < skip_flat_below %.5f, mean shift %.3f): '
                              'left as it is', page_id, bend, self.parameter['skip_flat_below'], shift)
             return OcrdPageResult(pcgts)
         self.logger.info('page %s: dewarped (grid bend %.5f, mean shift %.3f of the page)', page_id, bend, shift)
-        dewarped = Image.fromarray(grid.apply(image.bgr)[:, :, ::-1])
-        if image.pil.mode in ('1', 'L', 'LA', 'I;16', 'I', 'F'):
-            dewarped = dewarped.convert('L')
-        dewarped.info['dpi'] = image.pil.info.get('dpi', (300, 300))
+        dewarped = dewarped_image(grid, image)
         features = ','.join(filter(None, [features, 'dewarped']))
         alternative = AlternativeImageType(comments=features)
         page.add_AlternativeImage(alternative)
@@ -88,3 +86,19 @@ class DewarpProcessor(PpocrProcessor):
                                 local_filename=path, content=buffer.getvalue(),
                                 force=config.OCRD_EXISTING_OUTPUT == 'OVERWRITE')
         return path
+
+
+def dewarped_image(grid, image):
+    """The page image (a SegmentImage) dewarped through `grid`, as a PIL
+    image: grey for grey and bilevel pages, else RGB. Built tile by tile, so
+    that besides the page and its result only one tile is in memory."""
+    grey = image.pil.mode in ('1', 'L', 'LA', 'I;16', 'I', 'F') or image.pixels.ndim == 2
+    dewarped = Image.new('L' if grey else 'RGB', grid.size)
+    for (x0, y0), tile in grid.tiles(image.pixels):
+        if tile.ndim == 3:
+            tile = Image.fromarray(cv2.cvtColor(tile, cv2.COLOR_BGR2RGB))
+            dewarped.paste(tile.convert('L') if grey else tile, (x0, y0))
+        else:
+            dewarped.paste(Image.fromarray(tile), (x0, y0))
+    dewarped.info['dpi'] = image.pil.info.get('dpi', (300, 300))
+    return dewarped

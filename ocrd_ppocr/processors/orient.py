@@ -37,7 +37,7 @@ class OrientProcessor(PpocrProcessor):
             self.logger.warning('page %s: image too small or thin to classify its orientation (%s): '
                                 'left as it is', page_id, reason)
             return OcrdPageResult(pcgts)
-        angle, confidence = self.classifier.classify(image.bgr)
+        angle, confidence = self.classifier.classify(image.pixels)
         if angle == 0 or confidence < self.parameter['threshold']:
             self.logger.info('page %s: content turned by %d degrees (confidence %.3f, threshold %.2f): '
                              'left as it is', page_id, angle, confidence, self.parameter['threshold'])
@@ -47,6 +47,7 @@ class OrientProcessor(PpocrProcessor):
         old = page.get_orientation() or 0.0
         new = _normalised(old - angle)
         page.set_orientation(new)
+        del image  # a 15000x10000 page is not held twice
         upright = self.page_image(page, page_id)  # core applies the rotation (and names the feature)
         features = upright.coords['features'].strip(',')
         self.logger.info('page %s: content turned clockwise by %d degrees (confidence %.3f): '
