@@ -264,6 +264,26 @@ def test_flat_page_is_left_alone(tmp_path):
     assert not list((directory / 'OCR-D-DEWARP').glob('*.npz'))
 
 
+def test_blank_pages_are_left_alone(tmp_path, warped):
+    """A white and a black page have no lines to straighten (yet their grids
+    bend as much as a curved page's): no dewarped image, one line each; the
+    curled page in the same run is dewarped."""
+    Image.new('L', (2000, 3000), 255).save(tmp_path / 'white.png', dpi=(300, 300))
+    Image.new('RGB', (1200, 1600), 0).save(tmp_path / 'black.png', dpi=(300, 300))
+    directory = make_workspace(tmp_path / 'ws', [('PHYS_0001', tmp_path / 'white.png', None),
+                                                 ('PHYS_0002', tmp_path / 'black.png', None),
+                                                 ('PHYS_0003', warped[0], None)])
+    result = run(['ocrd-ppocr-dewarp', '-I', 'OCR-D-IMG', '-O', 'OCR-D-DEWARP'], cwd=directory)
+    pages = output_pages(directory, 'OCR-D-DEWARP')
+    for page_id in ('PHYS_0001', 'PHYS_0002'):
+        lines = [line for line in result.stderr.splitlines() if f'page {page_id}:' in line]
+        assert len(lines) == 1 and 'no text lines to straighten (no ink' in lines[0], result.stderr[-3000:]
+        assert not parse(str(pages[page_id]), silence=True).get_Page().get_AlternativeImage()
+    alternatives = parse(str(pages['PHYS_0003']), silence=True).get_Page().get_AlternativeImage()
+    assert [alt.get_comments() for alt in alternatives] == ['dewarped']
+    assert len(list((directory / 'OCR-D-DEWARP').glob('*.npz'))) == 1
+
+
 @pytest.mark.skipif(not BOSTON.exists(), reason='../shared/data/page_dewarp not available')
 def test_photographed_page(tmp_path):
     """boston_cooking_a.jpg: orient, dewarp, detect; lines straighter on the

@@ -1,8 +1,10 @@
 """Ink bands of line slices (engine/ink.py): the vectorised search against
-its definition, run by run."""
+its definition, run by run; pages without ink."""
 import numpy as np
+from PIL import Image
 
-from ocrd_ppocr.engine.ink import central_bands
+from conftest import BEBEL, KANT
+from ocrd_ppocr.engine.ink import central_bands, no_ink
 
 
 def band_by_runs(rows_with_ink, centre, max_gap):
@@ -44,3 +46,18 @@ def test_a_line_between_neighbours():
     assert found[0] and (first[0], last[0]) == (6, 14)
     first, last, found = central_bands(np.zeros((20, 1), np.uint8), 9.5, 2)
     assert not found[0]
+
+
+def test_pages_without_ink():
+    """Real pages (1-bit bebel, the sparse 0186 with 8 lines, colour kant) may
+    hold text; blank white, black, grey-noise and dusty pages do not."""
+    for _, path, _ in BEBEL + KANT:
+        image = Image.open(path)
+        assert no_ink(np.asarray(image.convert('L' if image.mode == '1' else image.mode))) is None, path
+    noise = np.random.RandomState(0)
+    white = np.full((3000, 2000), 255, dtype=np.uint8)
+    dusty = white.copy()
+    dusty[noise.randint(0, 3000, 50), noise.randint(0, 2000, 50)] = 0
+    grey = np.clip(200 + noise.normal(0, 6, (3000, 2000)), 0, 255).astype(np.uint8)
+    for blank in (white, np.zeros((1600, 1200, 3), dtype=np.uint8), grey, dusty):
+        assert no_ink(blank).startswith('no ink')

@@ -17,6 +17,34 @@ def ink_mask(image):
     return mask
 
 
+# Between Otsu's dark and light class of a page shrunk to 1024 pixels: text
+# pages (bebel, kant, photographs, rapidocr's samples) 55-235 grey levels
+# apart, blank white or black pages 0-3, a white page with dust 23.
+MIN_INK_CONTRAST = 32
+MIN_INK_FRACTION = 0.001  # of the shrunk page dark: dust specks, not text
+
+
+def no_ink(image, side=1024):
+    """Why a page (uint8 BGR or grey) holds no text, or None if it may: too
+    little contrast between its dark and light pixels (blank white, black or
+    grey pages, scanner noise), or too few dark pixels (dust on a blank
+    page). Judged by Otsu on the page shrunk to `side` pixels: cheap at any size."""
+    height, width = image.shape[:2]
+    scale = min(1.0, side / max(height, width))
+    small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                       interpolation=cv2.INTER_AREA)
+    grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+    threshold, _ = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    dark = grey <= threshold
+    fraction = float(dark.mean())
+    contrast = float(grey[~dark].mean() - grey[dark].mean()) if 0 < fraction < 1 else 0.0
+    if contrast < MIN_INK_CONTRAST:
+        return f'no ink: dark and light pixels {contrast:.0f} grey levels apart, under {MIN_INK_CONTRAST}'
+    if fraction < MIN_INK_FRACTION:
+        return f'no ink: {fraction:.3%} of the page dark, under {MIN_INK_FRACTION:.1%}'
+    return None
+
+
 def fit_to_ink(points, mask, margin=0.04, typical_height=None):
     """`points` (N, 2) as a polygon hugging the ink of `mask` inside it; the
     input polygon if it holds no ink. `margin` is a fraction of the line height

@@ -9,6 +9,7 @@ from ocrd_utils import config
 from PIL import Image
 
 from ..engine.dewarp import Unwarper
+from ..engine.ink import no_ink
 from .base import PpocrProcessor
 from .dewarped import GRID_ITEM
 
@@ -39,7 +40,10 @@ class DewarpProcessor(PpocrProcessor):
         through the grid; other processors see only core's transform.
 
         Pages whose grid bends less than `skip_flat_below` (flat scans) are
-        left as they are; so are pages that already have a dewarped image.
+        left as they are; so are pages without text lines to straighten
+        (blank white, black or grey pages: too little contrast between dark
+        and light pixels, or almost no dark ones) and pages that already
+        have a dewarped image. Each such decision is one log line.
         """
         pcgts = input_pcgts[0]
         page = pcgts.get_Page()
@@ -47,6 +51,10 @@ class DewarpProcessor(PpocrProcessor):
         features = image.coords['features'].strip(',')
         if 'dewarped' in features.split(','):
             self.logger.warning('page %s is already dewarped (%s): left as it is', page_id, features)
+            return OcrdPageResult(pcgts)
+        blank = no_ink(image.pixels)
+        if blank:
+            self.logger.info('page %s: no text lines to straighten (%s): left as it is', page_id, blank)
             return OcrdPageResult(pcgts)
         grid = self.unwarper.grid(image.pixels)
         bend, shift = grid.flatness(), grid.displacement()
