@@ -109,7 +109,7 @@ ODD_IMAGES = {  # page id: (what, how many lines detection must find)
     'PHYS_0005': ('blank 2000x3000', 0),
     'PHYS_0006': ('black 1200x1600', 0),
     'PHYS_0007': ('JPEG stored on its side with EXIF orientation 6', None),
-    'PHYS_0008': ('two-page TIFF', 6),
+    'PHYS_0008': ('TIFF with a thumbnail (a reduced-resolution second frame)', 6),
 }
 
 
@@ -134,17 +134,18 @@ def odd_images(tmp_path_factory):
     exif[0x0112] = 6
     crop.transpose(Image.Transpose.ROTATE_90).save(tmp_path / 'exif.jpg', exif=exif.tobytes(), dpi=(300, 300))
     pages.append(('PHYS_0007', tmp_path / 'exif.jpg', None))
-    crop.save(tmp_path / 'two.tif', save_all=True, dpi=(300, 300),
-              append_images=[Image.new('L', crop.size, 255)])
-    assert Image.open(tmp_path / 'two.tif').n_frames == 2
-    pages.append(('PHYS_0008', tmp_path / 'two.tif', None))
+    thumbnail = crop.resize((250, 120))
+    thumbnail.encoderinfo = {'tiffinfo': {254: 1}}  # NewSubfileType: reduced-resolution image
+    crop.save(tmp_path / 'thumbnail.tif', save_all=True, dpi=(300, 300), append_images=[thumbnail])
+    assert Image.open(tmp_path / 'thumbnail.tif').n_frames == 2
+    pages.append(('PHYS_0008', tmp_path / 'thumbnail.tif', None))
     return make_workspace(tmp_path / 'ws', pages)
 
 
 def test_odd_images_are_detected(odd_images):
     """Every odd image gives a valid PAGE: no lines where there is no text,
     the stored pixels as they are (core does not apply EXIF orientation: the
-    PAGE describes the image as stored), the first frame of a TIFF."""
+    PAGE describes the image as stored), a TIFF's page, not its thumbnail."""
     clean(run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-SEG'], cwd=odd_images))
     out = output_pages(odd_images, 'OCR-D-SEG')
     assert set(out) == set(ODD_IMAGES)
@@ -211,6 +212,47 @@ def test_bad_images_are_one_line_each_and_other_pages_go_on(tmp_path):
     assert 'skipped 4 of 5 pages' in result.stderr
     assert set(output_pages(directory, 'OCR-D-SEG')) == {'PHYS_0005'}
     run(VALIDATE + ['-q', 'OCR-D-SEG'], cwd=directory)
+
+
+def two_page_tiff(tmp_path):
+    """A workspace: PHYS_0001 a two-page TIFF (six lines of bebel 0186, then
+    a blank page), PHYS_0002 the six lines alone."""
+    crop = bebel_crop()
+    crop.save(tmp_path / 'two.tif', save_all=True, dpi=(300, 300), append_images=[Image.new('L', crop.size, 255)])
+    assert Image.open(tmp_path / 'two.tif').n_frames == 2
+    crop.save(tmp_path / 'one.tif', dpi=(300, 300))
+    return make_workspace(tmp_path / 'ws', [('PHYS_0001', tmp_path / 'two.tif', None),
+                                            ('PHYS_0002', tmp_path / 'one.tif', None)])
+
+
+MULTI_PAGE = ('the image of page PHYS_0001 (OCR-D-IMG/OCR-D-IMG_0001.tif) is a multi-page TIFF with 2 pages, '
+              'of which only the first would be read')
+
+
+def test_multi_page_tiff_is_one_clear_line_in_every_processor(tmp_path):
+    """Core reads only the first page of a multi-page TIFF (PAGE cannot name
+    another): every processor says so in one line naming the file and its
+    pages, and the page goes through OCRD_MISSING_OUTPUT (here SKIP)."""
+    directory = two_page_tiff(tmp_path)
+    for executable, grp, extra in (('ocrd-ppocr-detect', 'OCR-D-SEG', []),
+                                   ('ocrd-ppocr-orient', 'OCR-D-ORIENT', []),
+                                   ('ocrd-ppocr-dewarp', 'OCR-D-DEWARP', []),
+                                   ('ocrd-ppocr-recognize', 'OCR-D-OCR', ['-P', 'segmentation', 'true'])):
+        result = run([executable, '-I', 'OCR-D-IMG', '-O', grp] + extra, cwd=directory, env=TOLERANT)
+        [error] = error_lines(result)
+        assert MULTI_PAGE in error and 'OCRD_MISSING_OUTPUT=SKIP' in error, (executable, error)
+        assert set(output_pages(directory, grp)) == {'PHYS_0002'}, executable
+    assert len(page_lines(output_pages(directory, 'OCR-D-OCR')['PHYS_0002'])) == 6
+    run(VALIDATE + ['-q', 'OCR-D-OCR'], cwd=directory)
+
+
+def test_multi_page_tiff_with_abort(tmp_path):
+    directory = two_page_tiff(tmp_path)
+    result = run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-SEG'], cwd=directory,
+                 env={'OCRD_MISSING_OUTPUT': 'ABORT'}, check=False)
+    assert result.returncode == 1
+    assert 'Traceback' not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith('ocrd-ppocr-detect: error: ' + MULTI_PAGE)
 
 
 @pytest.fixture(scope='module')

@@ -127,7 +127,9 @@ class PpocrProcessor(Processor):
 
     def page_image(self, page, page_id, **kwargs):
         """The page's best image (AlternativeImage, cropping, rotation applied by
-        core), with its BGR pixels and coordinate transform."""
+        core), with its pixels and coordinate transform. A page whose image
+        file is a multi-page TIFF is bad input (a PageInputError): core
+        reads its first page only, and PAGE cannot name another."""
         try:
             pil, coords, _ = self.workspace.image_from_page(page, page_id, **kwargs)
         except Exception as err:  # missing file, unreadable or truncated image, bad Border...
@@ -137,6 +139,13 @@ class PpocrProcessor(Processor):
                                  f'({page.get_imageFilename()}): {_short(err)}') from None
         if pil.width == 0 or pil.height == 0:
             raise PageInputError(f'the image of page {page_id} is empty ({pil.width}x{pil.height})')
+        name = page.get_imageFilename()
+        pages = tiff_pages(os.path.join(self.workspace.directory or '', name)) if name else 1
+        if pages > 1:
+            # core reads the first image of a file and has no way to name another
+            raise PageInputError(f'the image of page {page_id} ({name}) is a multi-page TIFF with {pages} pages, '
+                                 f'of which only the first would be read: OCR-D expects one image per page '
+                                 f'(split it into one file per page)')
         return SegmentImage(pil, pil_to_pixels(pil), coords, page_id)
 
     def segment_image(self, segment, parent):
@@ -240,6 +249,24 @@ def _short(err):
     """The first line of an error message, without core's description of the file."""
     text = str(err).strip().splitlines()
     return re.sub(r'\s*\(<OcrdFile .*$', '', text[0]) if text else err.__class__.__name__
+
+
+def tiff_pages(path):
+    """How many full-resolution images (pages) a TIFF file holds: its frames
+    less those marked as reduced-resolution versions (thumbnails). 1 for
+    other formats (a JPEG's MPO preview is no second page) and for files
+    that are not local."""
+    try:
+        with Image.open(path) as image:
+            if image.format != 'TIFF' or getattr(image, 'n_frames', 1) < 2:
+                return 1
+            pages = 0
+            for frame in range(image.n_frames):
+                image.seek(frame)
+                pages += not int(image.tag_v2.get(254, 0)) & 1  # NewSubfileType bit 0: reduced resolution
+            return max(pages, 1)
+    except (OSError, ValueError, EOFError):  # a URL, or a file core read but PIL cannot walk
+        return 1
 
 
 def pil_to_pixels(pil):
