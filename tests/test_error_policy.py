@@ -76,6 +76,7 @@ def test_abort(tmp_path):
     result = run(DETECT, cwd=directory, env={'OCRD_MISSING_OUTPUT': 'ABORT'}, check=False)
     assert result.returncode == 1
     assert 'Traceback' not in result.stderr
+    assert not errors(result.stderr)  # the one line below, not logged before it as well
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith('ocrd-ppocr-detect: error: cannot read the input of page PHYS_0001: '
                            'cannot identify image file'), last

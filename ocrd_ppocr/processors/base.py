@@ -11,6 +11,7 @@ from lxml.etree import XMLSyntaxError
 from ocrd import Processor
 from ocrd_utils import config, list_resource_candidates
 from PIL import Image
+from requests import HTTPError
 
 from ..engine.presets import PRESETS
 from ..engine.session import ModelError
@@ -200,11 +201,38 @@ class PpocrProcessor(Processor):
                 raise PageInputError(f'malformed PAGE-XML for page {page_id}: {_short(err)}') from None
             raise PageInputError(f'cannot read the input of page {page_id}: {_short(err)}') from None
 
+    def process_workspace_submit_page_task(self, executor, max_seconds, input_file_tuple):
+        """Core's scheduling of a page, its input files fetched here: core
+        logs a file it cannot fetch in two lines with object dumps. A local
+        file that is missing says nothing here (the page then fails with one
+        line naming it); a file that cannot be downloaded is one line."""
+        if not self.download:
+            return super().process_workspace_submit_page_task(executor, max_seconds, input_file_tuple)
+        for input_file in filter(None, input_file_tuple):
+            try:
+                self.workspace.download_file(input_file)
+            except (ValueError, FileNotFoundError, HTTPError) as err:
+                if input_file.local_filename and not os.path.exists(
+                        os.path.join(self.workspace.directory, input_file.local_filename)):
+                    continue
+                self.logger.error('page %s: cannot download %s: %s', input_file.pageId,
+                                  input_file.url or input_file.local_filename, _short(err))
+        self.download = False  # done above
+        try:
+            return super().process_workspace_submit_page_task(executor, max_seconds, input_file_tuple)
+        finally:
+            self.download = True
+
     def process_workspace_handle_page_task(self, page_id, input_files, task):
         """Core's handling of a page's result, except that with
-        OCRD_MISSING_OUTPUT=COPY an input that cannot be copied either (an
-        unreadable image without PAGE) is one more failed page, not the end
-        of the run."""
+        OCRD_MISSING_OUTPUT=ABORT bad input ends the run with its one line
+        (core would log it once more before), and with COPY an input that
+        cannot be copied either (an unreadable image without PAGE) is one
+        more failed page, not the end of the run."""
+        if config.OCRD_MISSING_OUTPUT == 'ABORT':
+            task = _Outcome.of(task)
+            if isinstance(task.error, PageInputError):
+                raise task.error
         try:
             return super().process_workspace_handle_page_task(page_id, input_files, task)
         except (XMLSyntaxError, OSError) as err:
@@ -226,6 +254,26 @@ class PpocrProcessor(Processor):
             listed = ', '.join(pages) if len(pages) <= 6 else f'{", ".join(pages[:3])} ... {pages[-1]} ({len(pages)})'
             raise UsageError(f'-g/--page-id {self.page_id}: no such page in the workspace '
                              f'({_short(err)}); its pages: {listed}') from None
+
+
+class _Outcome:
+    """A page task's result or error, awaited once (core's in-process tasks
+    run when asked for their result), for core to handle after us."""
+
+    def __init__(self, value=None, error=None):
+        self.value, self.error = value, error
+
+    @classmethod
+    def of(cls, task):
+        try:
+            return cls(value=task.result())
+        except BaseException as err:  # KeyboardInterrupt and TimeoutError too: core handles them
+            return cls(error=err)
+
+    def result(self):
+        if self.error is not None:
+            raise self.error
+        return self.value
 
 
 class _OneLinePageErrors(logging.Filter):
