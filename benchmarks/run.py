@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import batch, fraktur, machine, report, scaling
+from . import batch, fraktur, huge_page, machine, report, scaling
 from .datasets import DATA, Dataset, ScratchWorkspace, shared_datasets
 from .models import DEFAULT_DETECTOR, DEFAULT_RECOGNISER, DETECTORS, RECOGNISERS
 from .peers import ensure_peers
@@ -26,7 +26,7 @@ from .scores import dinglehopper_pages, evaluate_pages, pooled, pooled_dinglehop
 from .systems import Runner
 
 DEFAULT_PAIR = (DEFAULT_DETECTOR, DEFAULT_RECOGNISER)
-SECTIONS = ('systems', 'same-crop', 'batch', 'fraktur', 'scaling', 'long-run')
+SECTIONS = ('systems', 'same-crop', 'batch', 'fraktur', 'huge-page', 'scaling', 'long-run')
 
 
 def parse_args(argv):
@@ -148,6 +148,9 @@ def main(argv=None):
         print(f'[{time.time() - started:5.0f} s] Fraktur section (unseen works; Tesseract frk and Fraktur)',
               flush=True)
         result['fraktur'] = fraktur.fraktur_section(args.data, out / 'fraktur')
+    if 'huge-page' in args.sections and not args.workspace:
+        print(f'[{time.time() - started:5.0f} s] peak memory on a 15000x10000 page', flush=True)
+        result['huge_page'] = huge_page.huge_page_section(args.data, out / 'huge-page')
     if args.full and 'scaling' in args.sections:
         print(f'[{time.time() - started:5.0f} s] parallel pages x threads', flush=True)
         scratch = ScratchWorkspace(scratches[0].dataset, out / 'work' / 'scaling')
@@ -182,6 +185,8 @@ def summary(result):
     if result.get('fraktur'):
         lines += ['', 'Fraktur (the Fraktur model was trained on fraktur_lines/train only; every set below unseen):',
                   fraktur.table(result['fraktur'])]
+    if result.get('huge_page'):
+        lines += ['', 'Peak memory on a 15000x10000 page (limit 2.5 GB):', huge_page.table(result['huge_page'])]
     for row in result.get('scaling', []):
         lines.append(f"parallel pages {row['parallel_pages']}, num_threads {row['num_threads']}: "
                      f"{row['pages_per_minute']:.2f} pages/min, peak RSS {row['tree_rss_mb']:.0f} MB")
