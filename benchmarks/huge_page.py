@@ -26,7 +26,7 @@ STEPS = [  # (processor, input fileGrp, output fileGrp, parameters)
 
 def huge_pages(data, out):
     Image.MAX_IMAGE_PIXELS = None
-    images = sorted((Path(data) / 'bebel_frau_1879' / 'OCR-D-IMG').glob('*.tif'))
+    images = sorted((Path(data) / 'bebel_frau_1879').rglob('*.tif'))
     pages = [np.asarray(Image.open(path).convert('L')) for path in images]
     strip = np.concatenate([pages[i % len(pages)][:4660, :3068] for i in range(5)], axis=1)[:, :15000]
     huge = np.full((10000, 15000), 255, dtype=np.uint8)
