@@ -114,10 +114,13 @@ def test_recognize_processor_loads_the_trained_model_by_name(fine_tuned, tmp_pat
     env = {'XDG_DATA_HOME': str(data)}
     listed = run(['ocrd-ppocr-recognize', '--list-resources'], cwd=directory, env=env).stdout
     assert 'tiny_frak.onnx' in listed
-    run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-OCR', '-P', 'model', 'tiny_frak'],
-        cwd=directory, env=env)
-    text = output_pages(directory, 'OCR-D-OCR')['PHYS_0020'].read_text(encoding='utf-8')
-    assert 'Aufklärung' in text or 'Aufklaͤrung' in text or 'Aufklaͤ' in text
+    result = run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-OCR', '-P', 'model', 'tiny_frak',
+                  '-P', 'overwrite_segments', 'true'], cwd=directory, env=env)
+    assert 'tiny_frak.onnx' in result.stderr
+    from test_fraktur_model import _cer, _lines
+    gt, out = _lines(KANT[1][2]), _lines(output_pages(directory, 'OCR-D-OCR')['PHYS_0020'])
+    # a few dozen steps on 37 lines: a rough reader (measured 26 %), but a reader
+    assert _cer(gt, out) < 0.4 and 'ſ' in ''.join(out.values())
 
 
 def test_page_workspace_as_ground_truth(tmp_path):

@@ -103,7 +103,7 @@ def lines_from_workspace(mets, file_grp, split_by='work'):
     ocrd-ppocr-recognize cuts them (page image as core gives it, polygon crop)."""
     from ocrd import Resolver
     from ocrd_modelfactory import page_from_file
-    from ocrd_utils import MIMETYPE_PAGE, coordinates_of_segment, getLogger
+    from ocrd_utils import MIMETYPE_PAGE, coordinates_of_segment, getLogger, pushd_popd
 
     from ..engine.crop import crop_polygon
     from ..processors.base import pil_to_pixels
@@ -121,9 +121,10 @@ def lines_from_workspace(mets, file_grp, split_by='work'):
     lines, skipped = [], []
     for file in files:
         try:
-            pcgts = page_from_file(workspace.download_file(file))
-            page = pcgts.get_Page()
-            pil, coords, _ = workspace.image_from_page(page, file.pageId)
+            with pushd_popd(workspace.directory):  # local filenames are relative to the workspace
+                pcgts = page_from_file(workspace.download_file(file))
+                page = pcgts.get_Page()
+                pil, coords, _ = workspace.image_from_page(page, file.pageId)
         except Exception as err:
             skipped.append((f'{name}/{file.pageId}', f'page unreadable: {str(err).splitlines()[0]}'))
             continue
