@@ -5,6 +5,7 @@ pages side by side, as a 1-bit and as an RGB TIFF): the limit is 2.5 GB.
 """
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -50,7 +51,12 @@ def workspace_with(image, directory, env):
 def huge_page_section(data, out, log=print):
     env = dict(os.environ, PATH=f'{Path(sys.executable).parent}{os.pathsep}{os.environ["PATH"]}')
     rows = []
-    for kind, image in huge_pages(data, Path(out) / 'images').items():
+    # the images are made in a process of their own: a child forked from a
+    # process that held them would count their pages in its peak RSS
+    images = Path(out) / 'images'
+    subprocess.run([sys.executable, '-m', 'benchmarks.huge_page', '--data', str(data), '--make-images', str(images)],
+                   check=True, cwd=Path(__file__).resolve().parents[1])
+    for kind, image in {'1-bit': images / 'huge.tif', 'RGB': images / 'huge_rgb.tif'}.items():
         directory = workspace_with(image, Path(out) / kind, env)
         for processor, in_grp, out_grp, params in STEPS:
             m = measure([processor, '-I', in_grp, '-O', out_grp] + params, cwd=directory, env=env,
@@ -72,7 +78,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m benchmarks.huge_page', description=__doc__.split('\n\n')[0])
     parser.add_argument('--data', default=os.environ.get('BENCH_DATA', str(DATA)))
     parser.add_argument('--results', default='results')
+    parser.add_argument('--make-images', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.make_images:
+        huge_pages(args.data, Path(args.make_images))
+        return
     out = Path(args.results).resolve() / (time.strftime('%Y%m%d-%H%M%S') + '-huge-page')
     rows = huge_page_section(args.data, out)
     print('\n' + table(rows))
