@@ -7,7 +7,6 @@ rounds to float16 before export, so nothing is lost), and a `meta` entry
 the model the patch must produce. Applying it needs numpy and onnx only.
 """
 import hashlib
-import io
 import json
 
 import numpy as np

@@ -6,7 +6,6 @@ OCRD_MAX_MISSING_OUTPUTS: test_error_policy.py.)
 
 Cases are cheap: bebel 0186 (8 lines) or a crop of it, synthetic images, and
 one workspace with several cases where one run can check them all."""
-import re
 import sys
 
 import numpy as np

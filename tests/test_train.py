@@ -15,7 +15,7 @@ torch = pytest.importorskip('torch', reason='the training extra (make train-deps
 from ocrd_ppocr.engine.recognize import TextRecognizer  # noqa: E402
 from ocrd_ppocr.training.data import load_ground_truth, split_by_group  # noqa: E402
 from ocrd_ppocr.training.graph import SplitRecognizer  # noqa: E402
-from ocrd_ppocr.weight_patch import PatchError, apply_patch, make_patch, patch_info  # noqa: E402
+from ocrd_ppocr.weight_patch import PatchError, apply_patch, patch_info  # noqa: E402
 
 LINES = DATA / 'fraktur_lines'
 TRAIN = ['ocrd-ppocr-train', str(LINES / 'train'), '--val', str(LINES / 'val'), '--threads', '2']

@@ -22,7 +22,6 @@ import torch.nn.functional as F
 
 from ..weight_patch import model_with, weight_tensors
 
-TRAINABLE_FROM = ('neck', 'all')  # where the trainable part of the graph starts
 _DTYPES = {1: torch.float32, 6: torch.int32, 7: torch.int64, 9: torch.bool, 10: torch.float16, 11: torch.float64}
 
 

@@ -10,7 +10,6 @@ after every epoch; the best epoch's weights are kept, training stops early
 when validation has not improved for `patience` epochs, and every epoch's
 state is checkpointed so an interrupted run resumes where it stopped.
 """
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
