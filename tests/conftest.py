@@ -5,6 +5,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,26 @@ def run(args, cwd, env=None, check=True, text=True):
         raise AssertionError(f'{" ".join(map(str, args))} failed ({result.returncode}):\n'
                              f'{result.stdout[-3000:]!s}\n{result.stderr[-3000:]!s}')
     return result
+
+
+@contextmanager
+def mets_server(directory, socket):
+    """A METS server on `socket` for the workspace in `directory` (ocrd >= 3.13
+    needs one for OCRD_MAX_PARALLEL_PAGES > 1), stopped (saving the METS) on exit."""
+    server = subprocess.Popen([str(BIN / 'ocrd'), 'workspace', '-d', str(directory), '-U', str(socket),
+                               'server', 'start'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if Path(socket).exists():
+                break
+            time.sleep(0.2)
+        assert Path(socket).exists(), 'METS server did not start'
+        yield
+        run(['ocrd', 'workspace', '-d', str(directory), '-U', str(socket), 'server', 'stop'], cwd=directory)
+        server.wait(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
 
 
 def startup_error(args, cwd):

@@ -2,14 +2,12 @@
 (SKIP, COPY, ABORT) decides what becomes of it and OCRD_MAX_MISSING_OUTPUTS
 how many failed pages end the run; each failed page is one line naming the
 page and the problem, never a traceback."""
-import subprocess
-import time
 
 from ocrd import Resolver
 from ocrd.processor.helpers import run_processor
 from ocrd_utils import config
 
-from conftest import BEBEL, BIN, make_workspace, output_pages, run
+from conftest import BEBEL, make_workspace, mets_server, output_pages, run
 from scoring import page_polygons
 
 from ocrd_ppocr.processors.detect import DetectProcessor
@@ -101,21 +99,9 @@ def test_parallel_pages_go_through_the_same_policy(tmp_path):
     error comes back from its worker as the same one line."""
     directory = broken_workspace(tmp_path / 'ws')
     socket = tmp_path / 'mets.sock'
-    server = subprocess.Popen([str(BIN / 'ocrd'), 'workspace', '-d', str(directory), '-U', str(socket),
-                               'server', 'start'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            if socket.exists():
-                break
-            time.sleep(0.2)
-        assert socket.exists(), 'METS server did not start'
+    with mets_server(directory, socket):
         result = run(['ocrd-ppocr-detect', '-U', str(socket), '-I', 'OCR-D-IMG', '-O', 'OCR-D-SEG'], cwd=directory,
                      env={'OCRD_MAX_PARALLEL_PAGES': '2', 'OCRD_MAX_MISSING_OUTPUTS': HALF})
-        run(['ocrd', 'workspace', '-d', str(directory), '-U', str(socket), 'server', 'stop'], cwd=directory)
-        server.wait(timeout=30)
-    finally:
-        if server.poll() is None:
-            server.kill()
     assert 'Traceback' not in result.stderr
     [error] = errors(result.stderr)
     assert 'PHYS_0001' in error and 'cannot identify image file' in error

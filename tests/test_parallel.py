@@ -1,30 +1,15 @@
 """Page-parallel processing through a METS server (ocrd >= 3.13 needs one for
 OCRD_MAX_PARALLEL_PAGES > 1): same result as a sequential run."""
-import subprocess
-import time
-
-from conftest import BEBEL, BIN, make_workspace, output_pages, run
+from conftest import BEBEL, make_workspace, mets_server, output_pages, run
 from scoring import page_polygons
 
 
 def test_parallel_pages_with_mets_server(tmp_path):
     directory = make_workspace(tmp_path / 'ws', BEBEL)
     socket = tmp_path / 'mets.sock'
-    server = subprocess.Popen([str(BIN / 'ocrd'), 'workspace', '-d', str(directory), '-U', str(socket),
-                               'server', 'start'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            if socket.exists():
-                break
-            time.sleep(0.2)
-        assert socket.exists(), 'METS server did not start'
+    with mets_server(directory, socket):
         run(['ocrd-ppocr-detect', '-U', str(socket), '-I', 'OCR-D-IMG', '-O', 'OCR-D-PAR'],
             cwd=directory, env={'OCRD_MAX_PARALLEL_PAGES': '2'})
-        run(['ocrd', 'workspace', '-d', str(directory), '-U', str(socket), 'server', 'stop'], cwd=directory)
-        server.wait(timeout=30)
-    finally:
-        if server.poll() is None:
-            server.kill()
     run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-SEQ'], cwd=directory)
     parallel, sequential = output_pages(directory, 'OCR-D-PAR'), output_pages(directory, 'OCR-D-SEQ')
     assert set(parallel) == {page_id for page_id, _, _ in BEBEL}
