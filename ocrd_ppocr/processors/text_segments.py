@@ -96,13 +96,14 @@ class LinePlacer:
         return absolute.reshape(-1, 4, 2)
 
 
-def word_spans(groups, crop):
+def word_spans(groups, crop, mask=None):
     """Crop boxes (x0, x1, y0, y1) of each word (a group of characters) and
     of its glyphs, enclosing their ink: words widened to the ink they cut
     into (engine.ink.snap_to_ink) and as tall as their ink; glyphs split
     their word at the characters' first frames, so that together they
     cover it without gaps."""
-    mask = line_ink(crop.image)
+    if mask is None:  # the crop's ink mask (callers with several calls per line pass it in)
+        mask = line_ink(crop.image)
     spans = [crop.clamp_span(chars[0].x0, chars[-1].x1) for chars in groups]
     spans = snap_to_ink(spans, ink_columns(mask), reach=crop.image.shape[0] // 2)
     spans = [crop.clamp_span(x0, x1) for x0, x1 in spans]
@@ -194,11 +195,12 @@ def fill_words(line, result, placer, glyphs, overwrite_text):
         distance = [max(extents[i][0] - centre, centre - extents[i][1], 0) for i in usable]
         assigned[usable[int(np.argmin(distance))]].append(char)
     texts = []
+    mask = line_ink(placer.crop.image) if glyphs else None
     for word, chars in zip(words, assigned):
         text = ''.join(char.char for char in chars)
         if glyphs and chars:
             word_polygon = line_polygon_of(word)
-            _, glyph_spans = word_spans([chars], placer.crop)
+            _, glyph_spans = word_spans([chars], placer.crop, mask)
             _add_glyphs(word, chars, glyph_spans[0], placer, word_polygon)
         elif overwrite_text and word.get_Glyph():
             word.set_Glyph([])  # their old text would contradict the word's new text
