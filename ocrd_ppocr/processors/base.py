@@ -74,6 +74,14 @@ class PpocrProcessor(Processor):
                          f"get more with `ocrd resmgr download {self.executable} NAME` "
                          f"or `make models`")
 
+    def list_all_resources(self):
+        """Models and dictionaries only: core would also list the package's
+        own data files (model_sources.json) and the MaixCAM build manifests,
+        which are no values for -P model."""
+        for name in super().list_all_resources():
+            if not name.endswith('.json'):
+                yield name
+
     def installed_models(self, kind):
         """Names of the installed resources whose ocrd-tool.json description
         starts with `kind` (e.g. 'detection')."""
