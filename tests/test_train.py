@@ -14,7 +14,7 @@ torch = pytest.importorskip('torch', reason='the training extra (make train-deps
 
 from ocrd_ppocr.engine.recognize import TextRecognizer  # noqa: E402
 from ocrd_ppocr.training.data import load_ground_truth, split_by_group  # noqa: E402
-from ocrd_ppocr.training.graph import SplitRecognizer  # noqa: E402
+from ocrd_ppocr.training.graph import TRAINABLE, SplitRecognizer  # noqa: E402
 from ocrd_ppocr.weight_patch import PatchError, apply_patch, patch_info  # noqa: E402
 
 LINES = DATA / 'fraktur_lines'
@@ -34,7 +34,7 @@ def test_trainable_tail_computes_what_onnx_runtime_computes(name):
     from ocrd_ppocr.engine.recognize import line_blob
     blob = line_blob([image], [width], max(320, width))
     expected = ort.InferenceSession(recogniser(name)).run(None, {'x': blob})[0]
-    for trainable in ('neck', 'all'):
+    for trainable in TRAINABLE:
         net = SplitRecognizer(recogniser(name), trainable)
         with torch.no_grad():
             probs = torch.softmax(net.logits(net.features(blob)), -1).numpy()

@@ -55,8 +55,9 @@ def dictionary_beside(model):
 @click.option('--epochs', default=10, show_default=True)
 @click.option('--batch-size', default=8, show_default=True)
 @click.option('--learning-rate', default=5e-4, show_default=True)
-@click.option('--trainable', type=click.Choice(['neck', 'all']), default='neck', show_default=True,
-              help="'neck': backbone frozen (runs in ONNX Runtime, fast on CPU); 'all': every layer")
+@click.option('--trainable', type=click.Choice(['neck', 'stage', 'all']), default='neck', show_default=True,
+              help="'neck': backbone frozen (runs in ONNX Runtime, fast on CPU); "
+                   "'stage': also the backbone's last stage; 'all': every layer")
 @click.option('--augment', default='all', show_default=True,
               help='augmentations: all, none, or a list of margin,rotate,scale,blur,noise,contrast,binarise')
 @click.option('--augment-probability', default=0.5, show_default=True, help='of each augmentation per line')
@@ -72,9 +73,11 @@ def dictionary_beside(model):
               help='checkpoints (default: NAME.training/ beside the model)')
 @click.option('--patch', type=click.Path(dir_okay=False),
               help='also write a weight patch (.npz) of the model against its base, for shipping')
+@click.option('--patch-base', help='the model the patch applies to (default: the base model); '
+              'give the pinned original when continuing from a model that is itself derived')
 def main(ground_truth, name, base, dictionary, file_grp, val_paths, val_fraction, split_by, install_dir,
          overwrite, epochs, batch_size, learning_rate, trainable, augment, augment_probability, patience,
-         seed, max_steps, stop_after_epoch, threads, device, resume, work_dir, patch):
+         seed, max_steps, stop_after_epoch, threads, device, resume, work_dir, patch, patch_base=None):
     """Fine-tune a PP-OCR CTC recogniser on GROUND_TRUTH: folders of line
     images with .gt.txt beside them, or METS workspaces (mets.xml or their
     folder) whose --file-grp PAGE lines carry TextEquiv.
@@ -102,7 +105,7 @@ def main(ground_truth, name, base, dictionary, file_grp, val_paths, val_fraction
 
 def run(ground_truth, name, base, dictionary, file_grp, val_paths, val_fraction, split_by, install_dir,
         overwrite, epochs, batch_size, learning_rate, trainable, augment, augment_probability, patience,
-        seed, max_steps, stop_after_epoch, threads, device, resume, work_dir, patch):
+        seed, max_steps, stop_after_epoch, threads, device, resume, work_dir, patch, patch_base=None):
     try:
         import torch
     except ImportError:
@@ -165,7 +168,8 @@ def run(ground_truth, name, base, dictionary, file_grp, val_paths, val_fraction,
     out_dir.mkdir(parents=True, exist_ok=True)
     if patch:
         from ..weight_patch import make_patch
-        model_bytes = make_patch(base_path, os.path.basename(base_path), exported, patch)
+        patch_base_path = find_model(patch_base) if patch_base else base_path
+        model_bytes = make_patch(patch_base_path, os.path.basename(patch_base_path), exported, patch)
     else:
         model_bytes = exported.SerializeToString()
     partial = model_path.with_name(model_path.name + '.part')

@@ -43,6 +43,33 @@ def neck_start(model):
     return pools[0] + 1
 
 
+def last_stage_start(model):
+    """Index of the node that opens the backbone's last stage: its last
+    strided Conv before the final pooling (the downsampling to height 3 in
+    PP-OCRv4/v5/v6). Training from here adapts the deepest visual features
+    too, at a fraction of the cost of the whole backbone."""
+    end = neck_start(model) - 1
+    strided = [i for i, node in enumerate(model.graph.node[:end])
+               if node.op_type == 'Conv' and any(s > 1 for s in _attrs(node).get('strides', []))]
+    if not strided:
+        raise UnsupportedGraph('no strided convolution in the backbone: not a PP-OCR recogniser')
+    return strided[-1]
+
+
+TRAINABLE = ('neck', 'stage', 'all')  # what --trainable may name, least to most
+
+
+def trainable_start(model, trainable_from):
+    """Index of the first trainable node for a --trainable choice."""
+    if trainable_from == 'neck':
+        return neck_start(model)
+    if trainable_from == 'stage':
+        return last_stage_start(model)
+    if trainable_from == 'all':
+        return 0
+    raise ValueError(f'trainable must be one of {", ".join(TRAINABLE)}, not {trainable_from!r}')
+
+
 def _is_parameter(name, tensor, frozen_names):
     return tensor.dtype == np.float32 and tensor.size > 1 and name not in frozen_names
 
@@ -114,7 +141,7 @@ class SplitRecognizer:
         import onnxruntime as ort
 
         self.model = onnx.load(model_path)
-        start = neck_start(self.model) if trainable_from == 'neck' else 0
+        start = trainable_start(self.model, trainable_from)
         self.tail = OnnxTail(self.model, start)
         self.input_name = self.model.graph.input[0].name
         self.front = None

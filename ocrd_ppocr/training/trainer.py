@@ -33,7 +33,7 @@ class TrainOptions:
     learning_rate: float = 5e-4
     weight_decay: float = 1e-4
     warmup_steps: int = 100
-    trainable: str = 'neck'  # 'neck': the backbone stays frozen; 'all'
+    trainable: str = 'neck'  # 'neck': the backbone stays frozen; 'stage': its last stage trains too; 'all'
     augment: tuple = KINDS
     augment_probability: float = 0.5
     patience: int = 3  # epochs without a better validation CER before stopping
