@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import batch, fraktur, huge_page, machine, report, scaling
+from . import batch, fraktur, huge_page, machine, report, scaling, unseen
 from .datasets import DATA, Dataset, ScratchWorkspace, shared_datasets
 from .models import DEFAULT_DETECTOR, DEFAULT_RECOGNISER, DETECTORS, RECOGNISERS
 from .peers import ensure_peers
@@ -26,7 +26,7 @@ from .scores import dinglehopper_pages, evaluate_pages, pooled, pooled_dinglehop
 from .systems import Runner
 
 DEFAULT_PAIR = (DEFAULT_DETECTOR, DEFAULT_RECOGNISER)
-SECTIONS = ('systems', 'same-crop', 'batch', 'fraktur', 'huge-page', 'scaling', 'long-run')
+SECTIONS = ('systems', 'same-crop', 'batch', 'fraktur', 'unseen', 'huge-page', 'scaling', 'long-run')
 
 
 def parse_args(argv):
@@ -148,6 +148,10 @@ def main(argv=None):
         print(f'[{time.time() - started:5.0f} s] Fraktur section (unseen works; Tesseract frk and Fraktur)',
               flush=True)
         result['fraktur'] = fraktur.fraktur_section(args.data, out / 'fraktur')
+    if 'unseen' in args.sections and not args.workspace:
+        print(f'[{time.time() - started:5.0f} s] unseen sets with page-level GT (oldbooks_en, tesseract_testing)',
+              flush=True)
+        result['unseen'] = unseen.unseen_section(args.data, out / 'unseen', peers)
     if 'huge-page' in args.sections and not args.workspace:
         print(f'[{time.time() - started:5.0f} s] peak memory on a 15000x10000 page', flush=True)
         result['huge_page'] = huge_page.huge_page_section(args.data, out / 'huge-page')
@@ -169,7 +173,8 @@ def main(argv=None):
 
 
 def summary(result):
-    lines = ['', report.text_table(result['rows']) if result['rows'] else '(no system rows)', '', report.LEGEND]
+    lines = ['', report.rows_heading(result['rows']),
+             report.text_table(result['rows']) if result['rows'] else '(no system rows)', '', report.LEGEND]
     lines += result['speed']
     if result.get('maixcam'):
         lines += ['', 'MaixCAM preset, FP32 against INT8:',
@@ -182,9 +187,16 @@ def summary(result):
     if result.get('batch'):
         lines += ['', 'Batch (the pages repeated in one workspace; process start-up spread over them):',
                   report.text_table(result['batch'], batch.COLUMNS)]
-    if result.get('fraktur'):
-        lines += ['', 'Fraktur (the Fraktur model was trained on fraktur_lines/train only; every set below unseen):',
-                  fraktur.table(result['fraktur'])]
+    tuning_fraktur, unseen_fraktur = report.split_fraktur(result.get('fraktur', []))
+    if tuning_fraktur:
+        lines += ['', 'Fraktur section on the TUNING sets (our defaults were tuned on them):',
+                  fraktur.table(tuning_fraktur)]
+    if unseen_fraktur:
+        lines += ['', 'UNSEEN: Fraktur (the Fraktur model was trained on fraktur_lines/train only):',
+                  fraktur.table(unseen_fraktur)]
+    if result.get('unseen'):
+        lines += ['', 'UNSEEN: pages with page-level GT (page CER; line CER needs GT lines):',
+                  unseen.table(result['unseen']['sets'])]
     if result.get('huge_page'):
         lines += ['', 'Peak memory on a 15000x10000 page (limit 2.5 GB):', huge_page.table(result['huge_page'])]
     for row in result.get('scaling', []):
