@@ -22,6 +22,8 @@ Scores per page, all against the GT .txt without its empty lines:
 - page CER, running text: the same with both sides joined into one line, so
   that where a line breaks does not count (oldbooks' GT breaks only at
   paragraphs);
+- page CER in GT order: the output lines re-ordered to follow the GT (text
+  unchanged), so that reading order does not count (columns);
 - dinglehopper's CER and WER on the same line texts as plain-text files.
 """
 import argparse
@@ -185,13 +187,28 @@ def as_evaluate_lines(lines):
             for i, text in enumerate(lines)]
 
 
+def in_gt_order(gt, out):
+    """The output lines re-ordered to follow the GT, their text unchanged: each
+    goes where it matches the GT best (GT line, then offset in it: oldbooks'
+    GT lines are paragraphs). What is left of the page CER then is reading,
+    not reading order (multi-column pages)."""
+    from rapidfuzz import fuzz
+
+    def place(line):
+        alignments = [(fuzz.partial_ratio_alignment(line, gt_line), index) for index, gt_line in enumerate(gt)]
+        best, index = max(alignments, key=lambda item: item[0].score, default=(None, 0))
+        return (index, best.dest_start if best else 0)
+    return sorted(out, key=place)  # stable: ties keep the output's order
+
+
 def evaluate_page(gt, out):
-    """evaluate.py's page CER, on lines and on running text (line breaks ignored)."""
+    """evaluate.py's page CER: on lines, on running text (line breaks not
+    counted), and with the output lines in GT order (order errors not counted)."""
     evaluate = _evaluate()
-    by_lines = evaluate.score(as_evaluate_lines(gt), as_evaluate_lines(out))
-    running = evaluate.score(as_evaluate_lines([' '.join(gt)]), as_evaluate_lines([' '.join(out)]))
-    return {'page_CER': by_lines['page_CER'], 'page_CER_running': running['page_CER'],
-            'gt_chars': len('\n'.join(gt))}
+    page_cer = lambda gt_lines, out_lines: evaluate.score(  # noqa: E731
+        as_evaluate_lines(gt_lines), as_evaluate_lines(out_lines))['page_CER']
+    return {'page_CER': page_cer(gt, out), 'page_CER_running': page_cer([' '.join(gt)], [' '.join(out)]),
+            'page_CER_gt_order': page_cer(gt, in_gt_order(gt, out)), 'gt_chars': len('\n'.join(gt))}
 
 
 def write_lines(lines, path, encoding='utf-8'):
@@ -239,6 +256,7 @@ def pooled_rows(rows):
         pooled.append({'set': key[0], 'page': 'all', 'system': key[1], 'pages': len(pages),
                        'page_CER': weighted(pages, 'page_CER', 'gt_chars'),
                        'page_CER_running': weighted(pages, 'page_CER_running', 'gt_chars'),
+                       'page_CER_gt_order': weighted(pages, 'page_CER_gt_order', 'gt_chars'),
                        'dh_CER': weighted(pages, 'dh_CER', 'dh_graphemes'),
                        'dh_WER': weighted(pages, 'dh_WER', 'dh_words'),
                        'seconds': sum(r['seconds'] for r in pages) / len(pages)})
@@ -270,13 +288,16 @@ def unseen_section(data, out, peers, sets=tuple(PAGE_SETS), packages=PPOCR_PACKA
 COLUMNS = [('set', 'set', '{}'), ('page', 'page', '{}'), ('system', 'system', '{}'),
            ('page_CER', 'page CER % (evaluate.py)', '{:.2f}'),
            ('page_CER_running', 'page CER % running text (evaluate.py)', '{:.2f}'),
+           ('page_CER_gt_order', 'page CER % in GT order (evaluate.py)', '{:.2f}'),
            ('dh_CER', 'CER % (dinglehopper)', '{:.2f}'), ('dh_WER', 'WER % (dinglehopper)', '{:.2f}'),
            ('seconds', 's', '{:.0f}')]
-PERCENT = {'page_CER', 'page_CER_running', 'dh_CER', 'dh_WER'}
+PERCENT = {'page_CER', 'page_CER_running', 'page_CER_gt_order', 'dh_CER', 'dh_WER'}
 LEGEND = ("Page-level GT: evaluate.py's line CER and detection figures need GT line polygons, so only its "
           "page CER is given. page CER: GT lines (the .txt without empty lines) against output lines, each "
           "joined by newlines; running text: both joined into one line (oldbooks' GT breaks lines only at "
-          "paragraphs, so there the plain page CER also counts every output line break). dinglehopper: the "
+          "paragraphs, so there the plain page CER also counts every output line break); in GT order: the "
+          "output lines re-ordered to where each matches the GT best, text unchanged (what remains is reading, "
+          "not reading order: it matters on the UNLV magazine pages' columns). dinglehopper: the "
           "same line texts as plain-text files. s: wall time per page, processes included.")
 
 
