@@ -1,5 +1,6 @@
 """ocrd-ppocr-detect: PP-OCR DB text detection as an OCR-D segmentation step."""
 import copy
+import dataclasses
 
 import cv2
 import numpy as np
@@ -10,6 +11,8 @@ from ocrd_utils import polygon_from_points, transform_coordinates
 from PIL import Image
 
 from ..engine.detect import DetectorOptions, TextDetector
+from ..engine.maixcam_pipeline import StationDetector
+from ..engine.presets import STATION
 from ..engine.ink import ink_mask
 from ..engine.pixels import as_bgr
 from ..engine.layout import Line, clean_lines, layout, region_outline
@@ -35,6 +38,28 @@ def fixed_for_preset(options, preset, tile_scale=0):
     return options
 
 
+def station_detector(processor, preset, model_parameter='model'):
+    """MaixCDK's detection for a station preset (`maixcam`, `maixcam-fp32`):
+    its box geometry, not our detector options; thresh and box_thresh, which
+    MaixPy's PP_OCR.detect takes as arguments, can be given explicitly where
+    the processor has them. Returns (detector, model path)."""
+    model = processor.resolve_model(processor.with_preset(model_parameter, preset.det_model), 'detection')
+    processor.logger.info('preset %s: the MaixCAM station\'s pipeline (engine.maixcam_pipeline)', preset.name)
+    thresholds = {name: processor.with_preset(name, getattr(STATION, name))
+                  for name in ('thresh', 'box_thresh') if name in processor.parameter}
+    return StationDetector(model, threads=processor.parameter['num_threads'], device=processor.parameter['device'],
+                           tile_scale=processor.parameter['tile_scale'],
+                           settings=dataclasses.replace(STATION, **thresholds)), model
+
+
+def station_line_options(processor, preset):
+    """(merge, fit) for writing a station preset's boxes: the station neither
+    merges fragments nor fits boxes to the ink, unless asked explicitly."""
+    if not (preset and preset.station):
+        return processor.parameter['merge_lines'], processor.parameter['fit_to_ink']
+    return processor.with_preset('merge_lines', False), processor.with_preset('fit_to_ink', False)
+
+
 class DetectProcessor(PpocrProcessor):
     executable = 'ocrd-ppocr-detect'
 
@@ -44,6 +69,12 @@ class DetectProcessor(PpocrProcessor):
         preset = self.preset()
         if preset:
             self.ensure_preset_models(preset)
+        self.merge_lines, self.fit_to_ink = station_line_options(self, preset)
+        if preset and preset.station:
+            self.detector, model = station_detector(self, preset)
+            self.logger.info('detection model %s', model)
+            return
+        if preset:
             name = self.with_preset('model', preset.det_model)
             fixed_for_preset(options, preset, self.parameter['tile_scale'])
         model = self.resolve_model(name, 'detection')
@@ -98,8 +129,7 @@ class DetectProcessor(PpocrProcessor):
             page.set_TextRegion([])
             page.set_ReadingOrder(None)
         drawn, region_count = segment_page(page, page_id, image, self.detector,
-                                           merge=self.parameter['merge_lines'],
-                                           fit=self.parameter['fit_to_ink'])
+                                           merge=self.merge_lines, fit=self.fit_to_ink)
         self.logger.info('page %s: %d lines in %d regions', page_id, len(drawn), region_count)
         return drawn
 
@@ -120,8 +150,8 @@ class DetectProcessor(PpocrProcessor):
                 self.logger.warning('region %s on page %s has no pixels', region.id, page_id)
                 continue
             lines = clean_lines([Line(d.points, d.score) for d in self.detector.detect(image.pixels).detections],
-                                merge=self.parameter['merge_lines'],
-                                ink=ink_mask(image.pixels) if self.parameter['fit_to_ink'] else None)
+                                merge=self.merge_lines,
+                                ink=ink_mask(image.pixels) if self.fit_to_ink else None)
             parent = polygon_from_points(region.get_Coords().points)
             for line in lines:
                 polygon = to_page_polygon(line.points, image.coords, width, height, parent_points=parent)

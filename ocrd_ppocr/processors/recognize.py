@@ -6,11 +6,12 @@ from ocrd import OcrdPageResult
 
 from ..engine.crop import crop_polygon
 from ..engine.detect import DetectorOptions, TextDetector
+from ..engine.maixcam_pipeline import StationRecognizer, station_crop
 from ..engine.orthography import fraktur_spelling
 from ..engine.recognize import TextRecognizer
 from ..engine.textline_orientation import TextlineOrientation
 from .base import PpocrProcessor
-from .detect import fixed_for_preset, segment_page
+from .detect import fixed_for_preset, segment_page, station_detector
 from .dewarped import attach_grid, to_image_frame
 from .geometry import coordinates_of_segment, valid_polygon
 from .text_segments import LinePlacer, add_words, clear_text, fill_words, line_polygon_of, set_text
@@ -35,25 +36,34 @@ class RecognizeProcessor(PpocrProcessor):
             self.ensure_preset_models(preset)
         name = self.with_preset('model', preset.rec_model) if preset else self.parameter['model']
         model = self.resolve_model(name, 'recognition')
-        self.recognizer = TextRecognizer(model, self.dictionary_for(model), threads=threads, device=device,
-                                         batch_size=1 if preset else self.parameter['batch_size'],
-                                         # alternatives are written into Glyphs only
-                                         top_k=(self.parameter['top_k']
-                                                if self.parameter['textequiv_level'] == 'glyph' else 1),
-                                         fixed_width=preset.rec_width if preset else None,
-                                         script=self.parameter['script'],
-                                         whitelist=self.parameter['char_whitelist'],
-                                         blacklist=self.parameter['char_blacklist'])
+        # alternatives are written into Glyphs only
+        top_k = self.parameter['top_k'] if self.parameter['textequiv_level'] == 'glyph' else 1
+        charset = {'script': self.parameter['script'], 'whitelist': self.parameter['char_whitelist'],
+                   'blacklist': self.parameter['char_blacklist']}
+        self.station = bool(preset and preset.station)
+        if self.station:
+            # MaixCDK's PP_OCR: its crops (no margin, no masking), 320-pixel pieces, no orientation classifier
+            self.recognizer = StationRecognizer(model, self.dictionary_for(model), threads=threads, device=device,
+                                                top_k=top_k, **charset)
+        else:
+            self.recognizer = TextRecognizer(model, self.dictionary_for(model), threads=threads, device=device,
+                                             batch_size=1 if preset else self.parameter['batch_size'],
+                                             top_k=top_k, fixed_width=preset.rec_width if preset else None,
+                                             **charset)
         unreadable = sorted(set(self.parameter['char_whitelist']) - set(self.recognizer.labels))
         if unreadable:
             self.logger.warning('char_whitelist: %s not in the dictionary of %s, so never read',
                                 ' '.join(unreadable), os.path.basename(model))
         self.orientation = None
-        if self.parameter['textline_orientation']:
-            self.orientation = TextlineOrientation(
-                self.resolve_model(self.parameter['textline_orientation'], 'orientation'), threads, device)
+        orientation = self.parameter['textline_orientation']
+        if self.station:
+            orientation = self.with_preset('textline_orientation', '')
+        if orientation:
+            self.orientation = TextlineOrientation(self.resolve_model(orientation, 'orientation'), threads, device)
         self.detector = None
-        if self.parameter['segmentation']:
+        if self.parameter['segmentation'] and self.station:
+            self.detector, _ = station_detector(self, preset, 'detection_model')
+        elif self.parameter['segmentation']:
             options = DetectorOptions()  # ocrd-ppocr-detect's defaults (a test keeps the two equal)
             detection_model = self.parameter['detection_model']
             if preset:
@@ -99,7 +109,9 @@ class RecognizeProcessor(PpocrProcessor):
                 self.logger.warning('page %s has no text lines: nothing to recognise (run ocrd-ppocr-detect '
                                     'first, or set segmentation=true)', page_id)
                 return OcrdPageResult(pcgts)
-            drawn, count = segment_page(page, page_id, page_image, self.detector)
+            # the station neither merges fragments nor fits boxes to the ink
+            drawn, count = segment_page(page, page_id, page_image, self.detector,
+                                        merge=not self.station, fit=not self.station)
             self.logger.info('page %s: segmented %d lines in %d regions', page_id, len(drawn), count)
             regions = page.get_AllRegions(classes=['Text'], order='reading-order')
         jobs = self.line_jobs(regions, page_image, page_id)
@@ -150,7 +162,8 @@ class RecognizeProcessor(PpocrProcessor):
                     self.logger.debug('line %s on page %s has no pixels (polygon of zero area or outside '
                                       'the image): skipped', line.id, page_id)
                     continue
-                jobs.append([line, crop_polygon(parent.pixels, polygon), parent.coords, None])
+                crop = station_crop(parent.pixels, polygon) if self.station else crop_polygon(parent.pixels, polygon)
+                jobs.append([line, crop, parent.coords, None])
         return jobs
 
     def read(self, jobs):
