@@ -55,12 +55,18 @@ def percent(value, scale=1):
 
 def unseen_table(path):
     report = json.loads(path.read_text(encoding='utf-8'))
-    header = ['set', 'pages', 'system', 'page CER % (evaluate.py)', 'page CER %, running text (evaluate.py)',
-              'CER % (dinglehopper)', 'WER % (dinglehopper)']
+    header = ['set', 'pages', 'system', 'page CER %', 'running text', 'in GT order', 'dinglehopper CER %',
+              'dinglehopper WER %']
     rows = [[r['set'], str(r['pages']), r['system'], percent(r['page_CER'], 100),
-             percent(r['page_CER_running'], 100), percent(r['dh_CER'], 100), percent(r['dh_WER'], 100)]
+             percent(r['page_CER_running'], 100), percent(r.get('page_CER_gt_order'), 100),
+             percent(r['dh_CER'], 100), percent(r['dh_WER'], 100)]
             for r in report['sets']]
-    return markdown_table(header, rows) + '\n\n' + source_line(path, report)
+    return markdown_table(header, rows) + '\n\n' + UNSEEN_NOTE + '\n' + source_line(path, report)
+
+
+UNSEEN_NOTE = ("Page CER by evaluate.py (page-level GT has no line polygons: no line CER), GT lines against "
+               "output lines; running text: line breaks not counted; in GT order: the output lines re-ordered "
+               "to follow the GT (a heuristic), so reading order does not count.")
 
 
 # -- fraktur: line CER per set (rows) and system (columns) ---------------------------------

@@ -205,8 +205,9 @@ def evaluate_page(gt, out):
     """evaluate.py's page CER: on lines, on running text (line breaks not
     counted), and with the output lines in GT order (order errors not counted)."""
     evaluate = _evaluate()
-    page_cer = lambda gt_lines, out_lines: evaluate.score(  # noqa: E731
-        as_evaluate_lines(gt_lines), as_evaluate_lines(out_lines))['page_CER']
+
+    def page_cer(gt_lines, out_lines):
+        return evaluate.score(as_evaluate_lines(gt_lines), as_evaluate_lines(out_lines))['page_CER']
     return {'page_CER': page_cer(gt, out), 'page_CER_running': page_cer([' '.join(gt)], [' '.join(out)]),
             'page_CER_gt_order': page_cer(gt, in_gt_order(gt, out)), 'gt_chars': len('\n'.join(gt))}
 
@@ -297,7 +298,8 @@ LEGEND = ("Page-level GT: evaluate.py's line CER and detection figures need GT l
           "joined by newlines; running text: both joined into one line (oldbooks' GT breaks lines only at "
           "paragraphs, so there the plain page CER also counts every output line break); in GT order: the "
           "output lines re-ordered to where each matches the GT best, text unchanged (what remains is reading, "
-          "not reading order: it matters on the UNLV magazine pages' columns). dinglehopper: the "
+          "not reading order: it matters on the UNLV magazine pages' columns; a heuristic: a garbled line "
+          "may land in a wrong place, so it can exceed the page CER). dinglehopper: the "
           "same line texts as plain-text files. s: wall time per page, processes included.")
 
 
