@@ -1,34 +1,78 @@
-"""The MaixCAM presets through the processors: the station's pairing and
-geometry, INT8 (derived at installation) next to FP32 on real pages."""
+"""The MaixCAM presets through the processors: `maixcam` (the station's
+pipeline, MaixCDK's PP_OCR, see test_maixcam_pipeline.py for its steps) and
+`maixcam-models` (the station's pairing and geometry through our pipeline),
+INT8 (derived at installation) next to FP32 on real pages."""
 import json
 
+from lxml import etree
 
 from conftest import BEBEL, make_workspace, model_path, output_pages, run
 from scoring import hmean, match, page_polygons
 from test_recognize import cer, line_texts
 
 
-def _recognise(directory, preset):
+def _recognise(directory, preset, pages=BEBEL):
     """CER pooled over the bebel pages' GT lines, and the processor's log."""
     result = run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', f'OCR-D-{preset}', '-P', 'preset', preset,
                   '-P', 'textequiv_level', 'line'], cwd=directory)
     outputs, pairs = output_pages(directory, f'OCR-D-{preset}'), []
-    for page_id, _, gt_file in BEBEL:
+    for page_id, _, gt_file in pages:
         gt, out = line_texts(gt_file), line_texts(outputs[page_id])
         pairs += [(gt[k], out[k]) for k in gt]
     return cer(pairs), result.stderr
 
 
 def test_int8_reads_within_two_points_of_fp32(tmp_path):
-    """The station's pairing at 48x320 on all four bebel pages: the mixed-precision
-    INT8 graph (measured 4.3 % against 3.3 % FP32) stays within the goal of 2 points."""
+    """The station's pairing at 48x320 through our pipeline on all four bebel pages:
+    the mixed-precision INT8 graph (measured 4.3 % against 3.3 % FP32) stays within
+    the goal of 2 points."""
     directory = make_workspace(tmp_path, BEBEL)
-    fp32, log = _recognise(directory, 'maixcam-fp32')
+    fp32, log = _recognise(directory, 'maixcam-models-fp32')
     assert 'PP-OCRv4_rec_maixcam_fp32.onnx' in log
-    int8, log = _recognise(directory, 'maixcam')
+    int8, log = _recognise(directory, 'maixcam-models')
     assert 'PP-OCRv4_rec_maixcam_int8.onnx' in log
     assert fp32 <= 0.045, f'FP32 CER {fp32:.2%}'
     assert int8 <= fp32 + 0.02, f'INT8 CER {int8:.2%} vs FP32 {fp32:.2%}'
+
+
+def test_station_preset_reads_through_maixcdk_pipeline(tmp_path):
+    """`maixcam` reads GT lines as the station would (its crops without margin, cut
+    every 320 pixels, no orientation classifier). Measured on bebel 0146 + 0168:
+    FP32 6.7 %, INT8 10.0 % (our pipeline, maixcam-models: 3.3 % / 4.4 % on all
+    four pages). The INT8 gap is above the 2-point goal: the station's quantisation
+    is the next part of issue 15; this only guards against regressions."""
+    pages = BEBEL[:2]
+    directory = make_workspace(tmp_path, pages)
+    fp32, log = _recognise(directory, 'maixcam-fp32', pages)
+    assert 'preset maixcam-fp32: textline_orientation=\n' in log  # the station has no classifier
+    int8, _ = _recognise(directory, 'maixcam', pages)
+    assert fp32 <= 0.075, f'FP32 CER {fp32:.2%}'
+    assert int8 <= 0.11, f'INT8 CER {int8:.2%}'
+
+
+def test_station_preset_writes_maixcdk_boxes(tmp_path):
+    """`maixcam` detection: box_thresh 0.6 (every line's conf at least that), boxes
+    neither merged nor fitted to the ink (four corners each), in station frames of
+    320x224 / tile_scale page pixels; an explicit box_thresh wins."""
+    directory = make_workspace(tmp_path, BEBEL[3:])
+    for grp, extra in (('OCR-D-STATION', []), ('OCR-D-STRICT', ['-P', 'box_thresh', '0.7'])):
+        result = run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', grp, '-P', 'preset', 'maixcam-fp32',
+                      '-P', 'tile_scale', '0.3', *extra], cwd=directory)
+        assert "the MaixCAM station's pipeline" in result.stderr
+        assert 'merge_lines=False' in result.stderr and 'fit_to_ink=False' in result.stderr
+        lines = page_lines_with_conf(output_pages(directory, grp)['PHYS_0186'])
+        assert len(lines) >= 8  # the page's 8 GT lines, some in pieces at frame borders
+        assert all(len(points) == 4 for points, _ in lines)
+        assert min(conf for _, conf in lines) >= (0.7 if extra else 0.6)
+    assert 'box_thresh=0.7 given explicitly' in result.stderr
+
+
+def page_lines_with_conf(path):
+    """(points, Coords/@conf) of every TextLine of a PAGE file."""
+    tree = etree.parse(str(path))
+    ns = {'pc': tree.getroot().nsmap.get(None) or tree.getroot().nsmap.get('pc')}
+    return [(coords.get('points').split(), float(coords.get('conf')))
+            for coords in tree.iterfind('.//pc:TextLine/pc:Coords', ns)]
 
 
 def test_explicit_parameter_wins_over_the_preset(tmp_path):
@@ -42,8 +86,9 @@ def test_station_detector_on_tiles_of_a_page_scan(tmp_path):
     """A 224x320 detector letterboxing a whole 600 dpi page loses its text;
     with tile_scale it reads the page in windows and finds the lines."""
     directory = make_workspace(tmp_path, BEBEL[3:])
-    run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-WHOLE', '-P', 'preset', 'maixcam-fp32'], cwd=directory)
-    run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-TILES', '-P', 'preset', 'maixcam-fp32',
+    run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-WHOLE', '-P', 'preset', 'maixcam-models-fp32'],
+        cwd=directory)
+    run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'OCR-D-TILES', '-P', 'preset', 'maixcam-models-fp32',
          '-P', 'tile_scale', '0.3'], cwd=directory)
     gt = page_polygons(BEBEL[3][2])
     whole = page_polygons(output_pages(directory, 'OCR-D-WHOLE')['PHYS_0186'])
@@ -53,11 +98,11 @@ def test_station_detector_on_tiles_of_a_page_scan(tmp_path):
 
 
 def test_int8_detector_finds_the_lines_fp32_finds(tmp_path):
-    """Mixed-precision INT8 detection in 224x320 windows of the four bebel pages
-    (measured: P/R 1.000/0.970 against FP32's 0.988/0.970)."""
+    """Mixed-precision INT8 detection in 224x320 windows of the four bebel pages,
+    our pipeline (measured: P/R 1.000/0.970 against FP32's 0.988/0.970)."""
     directory = make_workspace(tmp_path, BEBEL)
     scores = {}
-    for preset in ('maixcam-fp32', 'maixcam'):
+    for preset in ('maixcam-models-fp32', 'maixcam-models'):
         run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', f'OCR-D-{preset}', '-P', 'preset', preset,
              '-P', 'tile_scale', '0.3'], cwd=directory)
         outputs, total = output_pages(directory, f'OCR-D-{preset}'), [0, 0, 0]
@@ -65,8 +110,8 @@ def test_int8_detector_finds_the_lines_fp32_finds(tmp_path):
             gt, found = page_polygons(gt_file), page_polygons(outputs[page_id])
             total = [t + n for t, n in zip(total, (match(gt, found), len(gt), len(found)))]
         scores[preset] = hmean(*total)
-    assert scores['maixcam-fp32'] >= 0.95, scores
-    assert scores['maixcam'] >= scores['maixcam-fp32'] - 0.02, scores
+    assert scores['maixcam-models-fp32'] >= 0.95, scores
+    assert scores['maixcam-models'] >= scores['maixcam-models-fp32'] - 0.02, scores
 
 
 def test_derived_graphs_are_recorded_in_a_manifest():
