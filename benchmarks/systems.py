@@ -98,20 +98,22 @@ class Runner:
                          f'one pass (detect + recognise in one process), otherwise defaults{note}',
                          self.ws.outputs(grp), runs, _add_floors(self.floor(cmd, grp)))
 
-    def ours_preset(self, preset, tile_scale):
-        """The MaixCAM station's pairing (`-P preset`), detection in 224x320 windows
-        of the page scaled by `tile_scale`, then recognition; and recognition alone
-        on the GT lines. Two SystemRuns."""
+    def ours_preset(self, preset, tile_scale, chain_preset=None):
+        """The MaixCAM station's pairing: recognition alone on the GT lines with
+        `-P preset` (the station's pipeline), and detection in 224x320 windows of
+        the page scaled by `tile_scale`, then recognition, with `chain_preset`
+        (default: the same). Two SystemRuns."""
+        chain_preset = chain_preset or preset
         models = 'PP-OCRv3_det + PP-OCRv4_rec ' + ('INT8' if preset == 'maixcam' else 'FP32')
-        seg_grp = f'BENCH-SEG-{preset}'
+        seg_grp = f'BENCH-SEG-{chain_preset}'
         det_cmd = self.processor('ocrd-ppocr-detect', self.ws.dataset.img_grp, seg_grp,
-                                 {'preset': preset, 'tile_scale': tile_scale})
+                                 {'preset': chain_preset, 'tile_scale': tile_scale})
         det_runs, det_floor = self.timed(det_cmd, seg_grp), self.floor(det_cmd, seg_grp)
-        grp = f'BENCH-OCR-{preset}'
-        rec_cmd = self.processor('ocrd-ppocr-recognize', seg_grp, grp, {'preset': preset})
+        grp = f'BENCH-OCR-{chain_preset}'
+        rec_cmd = self.processor('ocrd-ppocr-recognize', seg_grp, grp, {'preset': chain_preset})
         rec_runs, rec_floor = self.timed(rec_cmd, grp), self.floor(rec_cmd, grp)
-        chain = SystemRun(f'ocrd_ppocr detect+recognize preset={preset}', self.ws.dataset.name, models,
-                          f'-P preset {preset}, detect -P tile_scale {tile_scale}', self.ws.outputs(grp),
+        chain = SystemRun(f'ocrd_ppocr detect+recognize preset={chain_preset}', self.ws.dataset.name, models,
+                          f'-P preset {chain_preset}, detect -P tile_scale {tile_scale}', self.ws.outputs(grp),
                           [{'total_s': d.wall_s + r.wall_s, 'cpu_s': d.cpu_s + r.cpu_s, 'det_s': d.wall_s,
                             'rec_s': r.wall_s, 'max_rss_mb': max(d.max_rss_mb, r.max_rss_mb)}
                            for d, r in zip(det_runs, rec_runs)], _add_floors(det_floor, rec_floor))
