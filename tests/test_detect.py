@@ -302,3 +302,20 @@ def test_page_selection_overwrite_and_model_path(tmp_path):
          '-P', 'model', model_path('PP-OCRv5_det_mobile.onnx')], cwd=directory)
     assert set(output_pages(directory, 'OCR-D-SEG')) == {'PHYS_0176', 'PHYS_0186'}
     run(['ocrd', 'workspace', 'validate', '-q', 'OCR-D-SEG', '-s', 'pixel_density'], cwd=directory)
+
+
+def _box_line(x0, y0, x1, y1):
+    return Line(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32), 0.9)
+
+
+def test_column_gutter_is_not_merged_but_a_word_gap_is():
+    """Two columns 0.9 line heights apart (a magazine page) stay apart; the same
+    gap in one line whose neighbours run across it is a wide word gap."""
+    height, pitch = 40, 50
+    columns = [_box_line(x0, 100 + k * pitch, x1, 100 + k * pitch + height)
+               for k in range(6) for x0, x1 in ((0, 1000), (1036, 2036))]
+    assert len(merge_fragments(columns)) == 12
+    justified = [_box_line(0, 100 + k * pitch, 2036, 100 + k * pitch + height) for k in (0, 2)]
+    justified += [_box_line(0, 150, 1000, 190), _box_line(1036, 150, 2036, 190)]
+    merged = merge_fragments(justified)
+    assert len(merged) == 3 and max(line.box[2] - line.box[0] for line in merged) == 2036

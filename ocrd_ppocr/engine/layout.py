@@ -103,14 +103,16 @@ def _covered_fraction(x0, x1, intervals):
     return covered / (x1 - x0)
 
 
-def merge_fragments(lines, small_gap=1.2, max_gap=8.0, min_overlap=0.6, max_height_ratio=1.6):
+def merge_fragments(lines, small_gap=1.2, max_gap=8.0, min_overlap=0.6, max_height_ratio=1.6, word_gap=0.5):
     """Join detector fragments of one text line into one Line.
 
     Two fragments A (left) and B (right) are joined when they overlap
     vertically by `min_overlap` of the smaller height, their heights differ by
     at most `max_height_ratio`, and the gap between them is at most
-    `small_gap` heights, or at most `max_gap` heights and the lines just above
-    or below have ink across at least 60 % of it."""
+    `word_gap` heights; or at most `small_gap` heights and not a column
+    gutter (the lines just above or below split at the same place); or at
+    most `max_gap` heights and the lines just above or below have ink across
+    at least 60 % of it."""
     lines = sorted(lines, key=lambda line: line.box[0])
     boxes = [line.box for line in lines]
     right_of = {}
@@ -137,6 +139,8 @@ def merge_fragments(lines, small_gap=1.2, max_gap=8.0, min_overlap=0.6, max_heig
         if gap > max_gap * height:
             continue
         if gap > small_gap * height and not _gap_spanned(i, j, boxes, height):
+            continue
+        if gap > word_gap * height and _gap_is_gutter(i, j, boxes, height):
             continue
         right_of[i] = j
         taken.add(j)
@@ -173,6 +177,32 @@ def _gap_spanned(i, j, boxes, height):
         elif bottom < centre <= bottom + 1.8 * height:
             below.append((c[0], c[2]))
     return max(_covered_fraction(x0, x1, above), _covered_fraction(x0, x1, below)) >= 0.6
+
+
+def _gap_is_gutter(i, j, boxes, height):
+    """True if the lines just above or just below reach the gap between boxes
+    i and j from both sides but leave it empty: a column gutter runs down the
+    page (magazine columns a line height apart), the wide word gaps of
+    justified lines do not line up."""
+    a, b = boxes[i], boxes[j]
+    x0, x1 = a[2], b[0]
+    top, bottom = min(a[1], b[1]), max(a[3], b[3])
+    above, below = [], []
+    for k, c in enumerate(boxes):
+        if k in (i, j):
+            continue
+        centre = (c[1] + c[3]) / 2
+        if top - 1.8 * height <= centre < top:
+            above.append(c)
+        elif bottom < centre <= bottom + 1.8 * height:
+            below.append(c)
+    for near in (above, below):
+        left = any(c[2] > a[0] and c[2] <= x1 for c in near)  # ends over A, before B begins
+        right = any(c[0] < b[2] and c[0] >= x0 for c in near)  # begins over B, after A ends
+        across = [(c[0], c[2]) for c in near if c[2] > x0 and c[0] < x1]
+        if left and right and _covered_fraction(x0, x1, across) < 0.1:
+            return True
+    return False
 
 
 def group_regions(lines, max_gap=1.5, min_overlap=0.3, max_height_ratio=1.5, spacing_jump=1.4, small_print=0.88):
