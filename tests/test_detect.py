@@ -284,6 +284,7 @@ def test_dump_json_and_module_dir(tmp_path):
 def test_list_and_show_resources(tmp_path):
     listed = run(['ocrd-ppocr-detect', '--list-resources'], cwd=tmp_path).stdout.split()
     assert 'PP-OCRv5_det_mobile.onnx' in listed
+    assert not [name for name in listed if name.endswith('.json')], listed  # models only, no manifests
     shown = run(['ocrd-ppocr-detect', '--show-resource', 'PP-OCRv3_det_mobile.onnx'], cwd=tmp_path, text=False)
     with open(model_path('PP-OCRv3_det_mobile.onnx'), 'rb') as fobj:
         assert shown.stdout == fobj.read()
