@@ -80,7 +80,8 @@ train-deps: install
 # 2-core machine) the schedule was shortened to 4 epochs to fit the working
 # session: the second command resumes with that schedule (-> 1.03 %).
 # Stage 2 continues from stage 1's model with the backbone's last stage
-# trainable too, at a lower learning rate, 4 epochs.
+# trainable too, at a lower learning rate, 4 epochs (-> 0.78 %; its committed
+# report names build/fraktur2/stage1.onnx: a copy of the same stage-1 model).
 FRAKTUR_LINES ?= ../shared/data/fraktur_lines
 FRAKTUR_MODEL = PP-OCRv6_rec_small_fraktur
 FRAKTUR_ARGS = $(FRAKTUR_LINES)/train -o $(FRAKTUR_MODEL) --val-fraction 0.1 --patience 3 --seed 1 --overwrite

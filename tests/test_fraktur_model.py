@@ -11,7 +11,7 @@ from conftest import KANT, make_workspace, model_path, output_pages, run
 from ocrd_ppocr.install_models import load_patches, sha256_of
 from ocrd_ppocr.weight_patch import apply_patch
 
-KANT_LIMIT = 0.10  # measured on the GT lines: 0017 4.96 %, 0020 8.12 %
+KANT_LIMIT = 0.08  # measured on the GT lines: 0017 3.84 %, 0020 6.30 % (stage 1 model: 4.96 / 8.12 %)
 NAME = 'PP-OCRv6_rec_small_fraktur.onnx'
 
 

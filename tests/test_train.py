@@ -123,6 +123,18 @@ def test_recognize_processor_loads_the_trained_model_by_name(fine_tuned, tmp_pat
     assert _cer(gt, out) < 0.4 and 'ſ' in ''.join(out.values())
 
 
+def test_second_stage_patch_applies_to_the_pinned_original(fine_tuned, tmp_path):
+    """Fine-tuning a derived model further (its last backbone stage too), the
+    shipped patch is made against the pinned original with --patch-base."""
+    out, _, _ = fine_tuned
+    run(TRAIN + ['-m', str(out / 'tiny_frak.onnx'), '-o', 'tiny_frak2', '--install-dir', str(tmp_path),
+                 '--trainable', 'stage', '--epochs', '1', '--max-steps', '3', '--batch-size', '4',
+                 '--patch', str(tmp_path / 'tiny_frak2.npz'), '--patch-base', 'PP-OCRv6_rec_tiny'], cwd=tmp_path)
+    assert patch_info(tmp_path / 'tiny_frak2.npz')['base'] == 'PP-OCRv6_rec_tiny.onnx'
+    rebuilt = apply_patch(recogniser('PP-OCRv6_rec_tiny'), tmp_path / 'tiny_frak2.npz')
+    assert rebuilt == (tmp_path / 'tiny_frak2.onnx').read_bytes()
+
+
 def test_page_workspace_as_ground_truth(tmp_path):
     directory = make_workspace(tmp_path / 'kant', KANT)
     lines, skipped = load_ground_truth([directory / 'mets.xml'], 'OCR-D-GT-SEG', split_by='page',
