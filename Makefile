@@ -103,7 +103,7 @@ test: maixcam train-deps
 # the fast tier for development (engine, geometry, training pieces; a few minutes)
 CHECK_TESTS = tests/test_engine_recognize.py tests/test_ink.py tests/test_charset.py tests/test_orthography.py \
 	tests/test_text_segments.py tests/test_train.py::test_trainable_tail_computes_what_onnx_runtime_computes \
-	tests/test_train.py::test_split_keeps_works_apart
+	tests/test_train.py::test_split_keeps_works_apart tests/test_resources.py tests/test_results_tables.py
 check: models train-deps
 	$(PIP) install -q pytest rapidfuzz
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest $(CHECK_TESTS) $(PYTEST_ARGS)
