@@ -200,7 +200,7 @@ def _gap_is_gutter(i, j, boxes, height):
         left = any(c[2] > a[0] and c[2] <= x1 for c in near)  # ends over A, before B begins
         right = any(c[0] < b[2] and c[0] >= x0 for c in near)  # begins over B, after A ends
         across = [(c[0], c[2]) for c in near if c[2] > x0 and c[0] < x1]
-        if left and right and _covered_fraction(x0, x1, across) < 0.1:
+        if left and right and _covered_fraction(x0, x1, across) < 0.5:
             return True
     return False
 
