@@ -210,6 +210,9 @@ def markdown_report(report):
     if tuning_fraktur:
         out += ['', '### Fraktur section on the tuning sets', '', fraktur_markdown(tuning_fraktur), '',
                 FRAKTUR_TUNING_NOTE]
+    if report.get('words'):
+        from .words import markdown as words_markdown
+        out += ['', '### Word segments (tuning sets)', '', words_markdown(report['words'])]
     if report.get('unseen') or unseen_fraktur:
         out += ['', UNSEEN_HEADING]
     if report.get('unseen'):

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import batch, fraktur, huge_page, machine, report, scaling, unseen
+from . import batch, fraktur, huge_page, machine, report, scaling, unseen, words
 from .datasets import DATA, Dataset, ScratchWorkspace, shared_datasets
 from .models import DEFAULT_DETECTOR, DEFAULT_RECOGNISER, DETECTORS, RECOGNISERS
 from .peers import ensure_peers
@@ -26,7 +26,7 @@ from .scores import dinglehopper_pages, evaluate_pages, pooled, pooled_dinglehop
 from .systems import Runner
 
 DEFAULT_PAIR = (DEFAULT_DETECTOR, DEFAULT_RECOGNISER)
-SECTIONS = ('systems', 'same-crop', 'batch', 'fraktur', 'unseen', 'huge-page', 'scaling', 'long-run')
+SECTIONS = ('systems', 'same-crop', 'batch', 'fraktur', 'unseen', 'words', 'huge-page', 'scaling', 'long-run')
 
 
 def parse_args(argv):
@@ -155,6 +155,10 @@ def main(argv=None):
         print(f'[{time.time() - started:5.0f} s] unseen sets with page-level GT (oldbooks_en, tesseract_testing)',
               flush=True)
         result['unseen'] = unseen.unseen_section(args.data, out / 'unseen', peers)
+    if 'words' in args.sections and not args.workspace:
+        print(f'[{time.time() - started:5.0f} s] Word segments: IoU with kant GT Words, Tesseract reading them',
+              flush=True)
+        result['words'] = words.words_section(args.data, out / 'words', peers)
     if 'huge-page' in args.sections and not args.workspace:
         print(f'[{time.time() - started:5.0f} s] peak memory on a 15000x10000 page', flush=True)
         result['huge_page'] = huge_page.huge_page_section(args.data, out / 'huge-page')
@@ -200,6 +204,8 @@ def summary(result):
     if result.get('unseen'):
         lines += ['', 'UNSEEN: pages with page-level GT (page CER; line CER needs GT lines):',
                   unseen.table(result['unseen']['sets'])]
+    if result.get('words'):
+        lines += ['', 'Word segments (tuning sets):', words.markdown(result['words'])]
     if result.get('huge_page'):
         lines += ['', 'Peak memory on a 15000x10000 page (limit 2.5 GB):', huge_page.table(result['huge_page'])]
     for row in result.get('scaling', []):
