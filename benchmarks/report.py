@@ -187,7 +187,8 @@ def _ms_per_call(row, kind):
 MAIXCAM_COLUMNS = [('dataset', 'dataset', '{}'), ('preset', 'preset', '{}'),
                    ('rec_CER', 'rec CER% (GT lines, station pipeline)', '{:.2f}'),
                    ('P', 'det P (pages, our pipeline)', '{:.3f}'), ('R', 'det R (pages, our pipeline)', '{:.3f}'),
-                   ('chain_CER', 'line CER% (pages, our pipeline)', '{:.2f}'), ('ms_piece', 'ORT ms / 48x320 piece', '{:.1f}'),
+                   ('chain_CER', 'line CER% (pages, our pipeline)', '{:.2f}'),
+                   ('ms_piece', 'ORT ms / 48x320 piece', '{:.1f}'),
                    ('ms_window', 'ORT ms / 224x320 window', '{:.1f}')]
 
 

@@ -43,7 +43,7 @@ from .crop import LineCrop
 from .detect import Detection, DetectionResult, check_detector
 from .pixels import as_bgr
 from .presets import STATION
-from .recognize import LineResult, TextRecognizer
+from .recognize import LineResult, TextRecognizer, finish_line
 from .session import load_session
 
 F32 = np.float32
@@ -304,10 +304,4 @@ class StationRecognizer:
             for char in chars:  # concatenated with nothing between the pieces (cpp L217-227)
                 char.x0, char.x1 = char.x0 + offset, char.x1 + offset
                 line.chars.append(char)
-        while line.chars and line.chars[0].char == ' ':
-            line.chars.pop(0)
-        while line.chars and line.chars[-1].char == ' ':
-            line.chars.pop()
-        line.text = ''.join(char.char for char in line.chars)
-        line.confidence = float(np.mean([char.conf for char in line.chars])) if line.chars else 0.0
-        return line
+        return finish_line(line)

@@ -153,13 +153,7 @@ class TextRecognizer:
         for (index, offset, gap, _), result in zip(pieces, results):
             _append(lines[index], result, offset, gap)
         for line in lines:
-            # a space the model reads at either end is no word gap: OCR-D text has none there
-            while line.chars and line.chars[0].char == ' ':
-                line.chars.pop(0)
-            while line.chars and line.chars[-1].char == ' ':
-                line.chars.pop()
-            line.text = ''.join(char.char for char in line.chars)
-            line.confidence = float(np.mean([char.conf for char in line.chars])) if line.chars else 0.0
+            finish_line(line)
         return lines
 
     def split(self, crop):
@@ -229,6 +223,19 @@ def _top_k(rows, best, k):
         values.append(rows[index_rows, index])
         rows[index_rows, index] = -1
     return np.stack(indices, axis=1)[:, :max(k, 1)], np.stack(values, axis=1)[:, :max(k, 1)]
+
+
+def finish_line(line):
+    """Set a LineResult's text and confidence from its characters, without
+    the spaces the model reads at either end (no word gaps: OCR-D text has
+    none there)."""
+    while line.chars and line.chars[0].char == ' ':
+        line.chars.pop(0)
+    while line.chars and line.chars[-1].char == ' ':
+        line.chars.pop()
+    line.text = ''.join(char.char for char in line.chars)
+    line.confidence = float(np.mean([char.conf for char in line.chars])) if line.chars else 0.0
+    return line
 
 
 def _append(line, chars, offset, gap):
