@@ -86,3 +86,24 @@ def test_url_answers(item):
         length = int(response.headers.get('content-length', 0))
         if res.get('type', 'file') == 'file' and length:
             assert length == res['size'], res['url']
+
+
+@pytest.mark.parametrize('item', [i for i in RESOURCES if i[1].get('type') == 'archive'], ids=_id)
+def test_core_takes_the_model_out_of_its_archive(item, tmp_path):
+    """core's resource manager, given an archive laid out as declared (here a
+    local copy built from the installed model), installs the member under the
+    resource's name, unchanged."""
+    import hashlib
+    import zipfile
+
+    from ocrd.resource_manager import OcrdResourceManager
+    from conftest import model_path
+    executable, res = item
+    source = Path(model_path(res['name'], executable))
+    archive = tmp_path / 'upstream.zip'
+    with zipfile.ZipFile(archive, 'w') as zipped:
+        zipped.write(source, res['path_in_archive'])
+    manager = OcrdResourceManager(xdg_config_home=str(tmp_path / 'config'), xdg_data_home=str(tmp_path / 'data'))
+    installed = manager.handle_resource(dict(res), executable, tmp_path / 'dest', any_url=str(archive))
+    assert Path(installed).name == res['name']
+    assert hashlib.sha256(Path(installed).read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
