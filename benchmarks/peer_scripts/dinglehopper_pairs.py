@@ -15,7 +15,7 @@ from dinglehopper.word_error_rate import word_error_rate_n
 def main(pairs_path, out_path):
     results = []
     for gt_path, ocr_path in json.load(open(pairs_path)):
-        gt = extract(gt_path, textequiv_level='line')
+        gt = extract(gt_path, textequiv_level='line', plain_encoding='utf-8-sig')  # not guessed from its first bytes
         ocr = extract(ocr_path, textequiv_level='line', plain_encoding='utf-8')
         cer, graphemes = character_error_rate_n(gt, ocr)
         wer, words = word_error_rate_n(gt, ocr)
