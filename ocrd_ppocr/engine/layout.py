@@ -161,32 +161,10 @@ def merge_fragments(lines, small_gap=1.2, max_gap=8.0, min_overlap=0.6, max_heig
     return merged
 
 
-def _gap_spanned(i, j, boxes, height):
-    """True if a line just above or just below has ink across the gap between
-    boxes i and j (so the gap is a word gap, not a column gutter)."""
-    a, b = boxes[i], boxes[j]
-    x0, x1 = a[2], b[0]
-    top, bottom = min(a[1], b[1]), max(a[3], b[3])
-    above, below = [], []
-    for k, c in enumerate(boxes):
-        if k in (i, j) or c[2] <= x0 or c[0] >= x1:
-            continue
-        centre = (c[1] + c[3]) / 2
-        if top - 1.8 * height <= centre < top:
-            above.append((c[0], c[2]))
-        elif bottom < centre <= bottom + 1.8 * height:
-            below.append((c[0], c[2]))
-    return max(_covered_fraction(x0, x1, above), _covered_fraction(x0, x1, below)) >= 0.6
-
-
-def _gap_is_gutter(i, j, boxes, height):
-    """True if the lines just above or just below reach the gap between boxes
-    i and j from both sides but leave it empty: a column gutter runs down the
-    page (magazine columns a line height apart), the wide word gaps of
-    justified lines do not line up."""
-    a, b = boxes[i], boxes[j]
-    x0, x1 = a[2], b[0]
-    top, bottom = min(a[1], b[1]), max(a[3], b[3])
+def _neighbours(i, j, boxes, height):
+    """(above, below): the boxes whose centre lies within 1.8 line heights
+    above or below the pair of fragments i and j."""
+    top, bottom = min(boxes[i][1], boxes[j][1]), max(boxes[i][3], boxes[j][3])
     above, below = [], []
     for k, c in enumerate(boxes):
         if k in (i, j):
@@ -196,11 +174,33 @@ def _gap_is_gutter(i, j, boxes, height):
             above.append(c)
         elif bottom < centre <= bottom + 1.8 * height:
             below.append(c)
-    for near in (above, below):
+    return above, below
+
+
+def _across(near, x0, x1):
+    """The horizontal extents of the boxes in `near` that reach into x0..x1."""
+    return [(c[0], c[2]) for c in near if c[2] > x0 and c[0] < x1]
+
+
+def _gap_spanned(i, j, boxes, height):
+    """True if a line just above or just below has ink across the gap between
+    boxes i and j (so the gap is a word gap, not a column gutter)."""
+    x0, x1 = boxes[i][2], boxes[j][0]
+    return max(_covered_fraction(x0, x1, _across(near, x0, x1))
+               for near in _neighbours(i, j, boxes, height)) >= 0.6
+
+
+def _gap_is_gutter(i, j, boxes, height):
+    """True if the lines just above or just below reach the gap between boxes
+    i and j from both sides but leave it mostly empty: a column gutter runs
+    down the page (magazine columns a line height apart, narrowed by ragged
+    line ends), the wide word gaps of justified lines do not line up."""
+    a, b = boxes[i], boxes[j]
+    x0, x1 = a[2], b[0]
+    for near in _neighbours(i, j, boxes, height):
         left = any(c[2] > a[0] and c[2] <= x1 for c in near)  # ends over A, before B begins
         right = any(c[0] < b[2] and c[0] >= x0 for c in near)  # begins over B, after A ends
-        across = [(c[0], c[2]) for c in near if c[2] > x0 and c[0] < x1]
-        if left and right and _covered_fraction(x0, x1, across) < 0.5:
+        if left and right and _covered_fraction(x0, x1, _across(near, x0, x1)) < 0.5:
             return True
     return False
 
