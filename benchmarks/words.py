@@ -128,9 +128,8 @@ COLUMNS = [('set', 'set', '{}'), ('what', 'measured', '{}'), ('value', 'IoU', '{
 
 
 def markdown(rows):
-    head = '| ' + ' | '.join(t for _, t, _ in COLUMNS) + ' |\n|' + '---|' * len(COLUMNS)
-    return head + ''.join('\n| ' + ' | '.join(f.format(r[k]) if r.get(k) is not None else '' for k, _, f in COLUMNS)
-                          + ' |' for r in rows)
+    from .report import markdown_table
+    return markdown_table(rows, COLUMNS)
 
 
 def main(argv=None):
