@@ -1,18 +1,19 @@
 """ocrd-ppocr-detect on real pages with line ground truth (bebel_frau_1879,
 kant_aufklaerung_1784), through the real CLI and the real PP-OCR weights."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from ocrd_models.ocrd_page import parse
 from PIL import Image
 
-from conftest import BEBEL, KANT, make_workspace, model_path, output_pages, run
+from conftest import BEBEL, DATA, KANT, make_workspace, model_path, output_pages, run
 from scoring import hmean, match, page_polygons
 
 from ocrd_ppocr.engine.detect import DetectorOptions, TextDetector, resize_shape
 from ocrd_ppocr.engine.ink import ink_mask
-from ocrd_ppocr.engine.layout import Line, layout, merge_fragments
+from ocrd_ppocr.engine.layout import FAINT_LINE_RATIO, Line, layout, merge_fragments
 from ocrd_ppocr.engine.session import ModelError, choose_providers, load_session
 from ocrd_ppocr.processors.detect import OPTION_NAMES
 
@@ -321,3 +322,31 @@ def test_column_gutter_is_not_merged_but_a_word_gap_is():
     justified += [_box_line(0, 150, 1000, 190), _box_line(1036, 150, 2036, 190)]
     merged = merge_fragments(justified)
     assert len(merged) == 3 and max(line.box[2] - line.box[0] for line in merged) == 2036
+
+
+def test_faint_watermark_is_not_a_text_line():
+    """The foot of a Google Books scan (tests/data/watermark): the printed
+    lines and the signature mark are found, the light grey "Digitalisiert von
+    Google" in the lower right corner is dropped as faint (min_contrast) and
+    kept with the filter off."""
+    image = np.asarray(Image.open(DATA / 'watermark' / 'laube_europa0202_1837_0105_foot.jpg').convert('RGB'))[..., ::-1]
+    detector = TextDetector(model_path('PP-OCRv6_det_tiny.onnx'), DetectorOptions())
+    lines = [Line(d.points, d.score) for d in detector.detect(image).detections]
+    grey = image.mean(axis=2).astype(np.uint8)
+
+    def boxes(min_contrast):
+        return [line.box for region in layout(lines, ink=ink_mask(image), grey=grey, min_contrast=min_contrast)
+                for line in region.lines]
+
+    def in_watermark(box):  # the watermark's place in the crop, by eye: x 985-1265, y 490-535
+        return box[0] > 900 and box[1] > 450
+    kept = boxes(0.0)
+    assert sum(in_watermark(box) for box in kept) == 1, kept
+    filtered = boxes(FAINT_LINE_RATIO)
+    assert not any(in_watermark(box) for box in filtered), filtered
+    assert len(filtered) == len(kept) - 1 >= 3, (kept, filtered)
+
+
+def test_min_contrast_default_is_the_engine_default():
+    tool = json.loads((Path(__file__).parents[1] / 'ocrd-tool.json').read_text())
+    assert tool['tools']['ocrd-ppocr-detect']['parameters']['min_contrast']['default'] == FAINT_LINE_RATIO

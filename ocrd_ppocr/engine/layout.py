@@ -333,22 +333,55 @@ def drop_specks(lines, ratio=0.5):
             if line.height >= ratio * median or line.box[2] - line.box[0] >= ratio * median]
 
 
-def clean_lines(lines, merge=True, ink=None):
-    """Merge fragments, fit them to the `ink` mask (if given), drop specks;
-    returned top to bottom."""
+def line_contrast(line, grey):
+    """Grey levels between the background (90th percentile) and the darkest
+    ink (2nd percentile) of a line's bounding box in `grey` (uint8)."""
+    x0, y0, x1, y1 = (int(round(v)) for v in line.box)
+    patch = grey[max(y0, 0):max(y1 + 1, 0), max(x0, 0):max(x1 + 1, 0)]
+    if patch.size == 0:
+        return 0.0
+    low, high = np.percentile(patch, (2, 90))
+    return float(high - low)
+
+
+# drop_faint's default, also ocrd-ppocr-detect's min_contrast default
+FAINT_LINE_RATIO = 0.4
+
+
+def drop_faint(lines, grey, min_ratio=FAINT_LINE_RATIO):
+    """Drop lines whose contrast (line_contrast) is under `min_ratio` of the
+    page's median line contrast: show-through from the other side, scanner
+    watermarks ("Digitalisiert von Google"), pencil traces. Printed lines of
+    the pages measured (bebel, kant, fraktur_pages, oldbooks_en,
+    tesseract_testing, docbank, photographed pages) reach 0.66 or more of
+    their page's median, a Google watermark 0.24."""
+    if len(lines) < 2 or min_ratio <= 0:
+        return lines
+    contrasts = [line_contrast(line, grey) for line in lines]
+    floor = min_ratio * float(np.median(contrasts))
+    return [line for line, contrast in zip(lines, contrasts) if contrast >= floor]
+
+
+def clean_lines(lines, merge=True, ink=None, grey=None, min_contrast=0.0):
+    """Merge fragments, fit them to the `ink` mask (if given), drop specks
+    and (with a `grey` page and `min_contrast` > 0) faint lines; returned top
+    to bottom."""
     if merge:
         lines = merge_fragments(lines)
     if ink is not None:
         typical = float(np.median([line.height for line in lines])) if lines else None
         lines = [Line(fit_to_ink(line.points, ink, typical_height=typical), line.score, line.parts)
                  for line in lines]
-    return sorted(drop_specks(lines), key=_centre)
+    lines = drop_specks(lines)
+    if grey is not None:
+        lines = drop_faint(lines, grey, min_contrast)
+    return sorted(lines, key=_centre)
 
 
-def layout(lines, merge=True, ink=None):
+def layout(lines, merge=True, ink=None, grey=None, min_contrast=0.0):
     """Clean the detected lines, group them into regions, and order regions
     and their lines."""
-    regions = group_regions(clean_lines(lines, merge, ink))
+    regions = group_regions(clean_lines(lines, merge, ink, grey, min_contrast))
     order = reading_order([region.box for region in regions])
     regions = [regions[k] for k in order]
     for region in regions:

@@ -14,7 +14,7 @@ from ..engine.detect import DetectorOptions, TextDetector
 from ..engine.maixcam_pipeline import StationDetector
 from ..engine.presets import STATION
 from ..engine.ink import ink_mask
-from ..engine.pixels import as_bgr
+from ..engine.pixels import as_bgr, as_grey
 from ..engine.layout import Line, clean_lines, layout, region_outline
 from .base import PpocrProcessor
 from .dewarped import attach_grid
@@ -53,11 +53,13 @@ def station_detector(processor, preset, model_parameter='model'):
 
 
 def station_line_options(processor, preset):
-    """(merge, fit) for writing a station preset's boxes: the station neither
-    merges fragments nor fits boxes to the ink, unless asked explicitly."""
+    """(merge, fit, min_contrast) for writing a station preset's boxes: the
+    station neither merges fragments, nor fits boxes to the ink, nor drops
+    faint lines, unless asked explicitly."""
     if not (preset and preset.station):
-        return processor.parameter['merge_lines'], processor.parameter['fit_to_ink']
-    return processor.with_preset('merge_lines', False), processor.with_preset('fit_to_ink', False)
+        return processor.parameter['merge_lines'], processor.parameter['fit_to_ink'], processor.parameter['min_contrast']
+    return (processor.with_preset('merge_lines', False), processor.with_preset('fit_to_ink', False),
+            processor.with_preset('min_contrast', 0.0))
 
 
 class DetectProcessor(PpocrProcessor):
@@ -69,7 +71,7 @@ class DetectProcessor(PpocrProcessor):
         preset = self.preset()
         if preset:
             self.ensure_preset_models(preset)
-        self.merge_lines, self.fit_to_ink = station_line_options(self, preset)
+        self.merge_lines, self.fit_to_ink, self.min_contrast = station_line_options(self, preset)
         if preset and preset.station:
             self.detector, model = station_detector(self, preset)
             self.logger.info('detection model %s', model)
@@ -128,8 +130,8 @@ class DetectProcessor(PpocrProcessor):
             self.logger.info('page %s: removing %d existing text regions', page_id, len(existing))
             page.set_TextRegion([])
             page.set_ReadingOrder(None)
-        drawn, region_count = segment_page(page, page_id, image, self.detector,
-                                           merge=self.merge_lines, fit=self.fit_to_ink)
+        drawn, region_count = segment_page(page, page_id, image, self.detector, merge=self.merge_lines,
+                                           fit=self.fit_to_ink, min_contrast=self.min_contrast)
         self.logger.info('page %s: %d lines in %d regions', page_id, len(drawn), region_count)
         return drawn
 
@@ -151,7 +153,9 @@ class DetectProcessor(PpocrProcessor):
                 continue
             lines = clean_lines([Line(d.points, d.score) for d in self.detector.detect(image.pixels).detections],
                                 merge=self.merge_lines,
-                                ink=ink_mask(image.pixels) if self.fit_to_ink else None)
+                                ink=ink_mask(image.pixels) if self.fit_to_ink else None,
+                                grey=as_grey(image.pixels) if self.min_contrast > 0 else None,
+                                min_contrast=self.min_contrast)
             parent = polygon_from_points(region.get_Coords().points)
             for line in lines:
                 polygon = to_page_polygon(line.points, image.coords, width, height, parent_points=parent)
@@ -164,13 +168,14 @@ class DetectProcessor(PpocrProcessor):
         return drawn
 
 
-def segment_page(page, page_id, image, detector, merge=True, fit=True):
+def segment_page(page, page_id, image, detector, merge=True, fit=True, min_contrast=0.0):
     """Detect the lines of a page image (a SegmentImage) and add them to `page`
     as TextRegions with TextLines and a ReadingOrder. Returns the line
     polygons in image pixels (for overlays) and the number of regions."""
     result = detector.detect(image.pixels)
     regions = layout([Line(d.points, d.score) for d in result.detections],
-                     merge=merge, ink=ink_mask(image.pixels) if fit else None)
+                     merge=merge, ink=ink_mask(image.pixels) if fit else None,
+                     grey=as_grey(image.pixels) if min_contrast > 0 else None, min_contrast=min_contrast)
     width, height = page.get_imageWidth(), page.get_imageHeight()
     group = OrderedGroupType(id=f'{page_id}_ro' if page_id else 'ro')
     drawn = []

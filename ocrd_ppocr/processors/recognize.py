@@ -6,6 +6,7 @@ from ocrd import OcrdPageResult
 
 from ..engine.crop import crop_polygon
 from ..engine.detect import DetectorOptions, TextDetector
+from ..engine.layout import FAINT_LINE_RATIO
 from ..engine.maixcam_pipeline import StationRecognizer, station_crop
 from ..engine.orthography import fraktur_spelling
 from ..engine.recognize import TextRecognizer
@@ -109,9 +110,9 @@ class RecognizeProcessor(PpocrProcessor):
                 self.logger.warning('page %s has no text lines: nothing to recognise (run ocrd-ppocr-detect '
                                     'first, or set segmentation=true)', page_id)
                 return OcrdPageResult(pcgts)
-            # the station neither merges fragments nor fits boxes to the ink
-            drawn, count = segment_page(page, page_id, page_image, self.detector,
-                                        merge=not self.station, fit=not self.station)
+            # the station neither merges fragments, nor fits boxes to the ink, nor drops faint lines
+            drawn, count = segment_page(page, page_id, page_image, self.detector, merge=not self.station,
+                                        fit=not self.station, min_contrast=0.0 if self.station else FAINT_LINE_RATIO)
             self.logger.info('page %s: segmented %d lines in %d regions', page_id, len(drawn), count)
             regions = page.get_AllRegions(classes=['Text'], order='reading-order')
         jobs = self.line_jobs(regions, page_image, page_id)
