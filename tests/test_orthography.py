@@ -3,7 +3,7 @@ back by rule, checked against the OCR-D ground truth of kant_aufklaerung_1784.""
 from rapidfuzz.distance import Levenshtein
 
 from conftest import KANT
-from ocrd_ppocr.engine.orthography import fraktur_spelling, fraktur_text
+from ocrd_ppocr.engine.orthography import fraktur_spelling, fraktur_text, line_end_hyphen
 from ocrd_ppocr.engine.recognize import CharResult, LineResult
 from scoring import page_lines
 
@@ -49,3 +49,19 @@ def test_umlaut_becomes_one_glyph_with_its_span_and_alternatives():
     assert line.chars[1].alternatives == [('u' + E, 0.8), ('u', 0.1)]
     assert line.chars[4].alternatives == [('ſ', 0.7), ('f', 0.2)]
     assert line.confidence == 0.85
+
+
+def _line(text):
+    return LineResult(text, 0.9, [CharResult(c, 0.9, i, i + 1, [(c, 0.9), ('—' if c == '⸗' else '.', 0.05)])
+                                  for i, c in enumerate(text)])
+
+
+def test_line_end_hyphen_rewrites_only_a_split_word_mark():
+    assert line_end_hyphen(_line('Unmuͤn⸗'), '-').text == 'Unmuͤn-'
+    assert line_end_hyphen(_line('des Men—'), '⸗').text == 'des Men⸗'
+    assert line_end_hyphen(_line('Worte —'), '-').text == 'Worte —'  # a dash after a space is punctuation
+    assert line_end_hyphen(_line('1784 -'), '-').text == '1784 -'
+    assert line_end_hyphen(_line('Ende.'), '-').text == 'Ende.'
+    rewritten = line_end_hyphen(_line('Unmuͤn⸗'), '-').chars[-1]
+    assert (rewritten.char, rewritten.x0, rewritten.x1) == ('-', 6, 7)
+    assert rewritten.alternatives == [('-', 0.9)]  # ⸗ and — are one mark now

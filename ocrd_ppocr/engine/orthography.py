@@ -68,3 +68,26 @@ def _long_s_at(text, position):
     if before.endswith(ROUND_S_AFTER):
         return False
     return before + 's' not in ROUND_S_PREFIXES
+
+
+# Marks that end a line in the middle of a word, as read or as GT sets write
+# them: hyphen, double oblique hyphen (Fraktur), em and en dash (the DTA's
+# Fraktur lines), not sign (some English GT), equals sign (a ⸗ look-alike).
+LINE_END_HYPHENS = '-⸗—–¬='
+
+
+def line_end_hyphen(line, hyphen):
+    """A copy of the LineResult `line` whose line-end hyphenation mark (one of
+    LINE_END_HYPHENS right after a letter: a word split at the line end) is
+    written as `hyphen`; `line` itself where it has none. A dash after a
+    space ("Worte —") is punctuation and stays."""
+    chars = line.chars
+    if len(chars) < 2 or chars[-1].char not in LINE_END_HYPHENS or not chars[-2].char.isalpha():
+        return line
+    last = chars[-1]
+    alternatives = {}  # hyphen marks read as alternatives are the one hyphen now
+    for alternative, p in last.alternatives:
+        alternative = hyphen if alternative in LINE_END_HYPHENS else alternative
+        alternatives[alternative] = max(p, alternatives.get(alternative, 0.0))
+    chars = chars[:-1] + [CharResult(hyphen, last.conf, last.x0, last.x1, list(alternatives.items()))]
+    return LineResult(''.join(char.char for char in chars), line.confidence, chars)
