@@ -13,7 +13,7 @@ from scoring import hmean, match, page_polygons
 
 from ocrd_ppocr.engine.detect import DetectorOptions, TextDetector, resize_shape
 from ocrd_ppocr.engine.ink import ink_mask
-from ocrd_ppocr.engine.layout import FAINT_LINE_RATIO, Line, layout, merge_fragments
+from ocrd_ppocr.engine.layout import FAINT_LINE_RATIO, Line, layout, merge_fragments, reading_order
 from ocrd_ppocr.engine.session import ModelError, choose_providers, load_session
 from ocrd_ppocr.processors.detect import OPTION_NAMES
 
@@ -350,3 +350,29 @@ def test_faint_watermark_is_not_a_text_line():
 def test_min_contrast_default_is_the_engine_default():
     tool = json.loads((Path(__file__).parents[1] / 'ocrd-tool.json').read_text())
     assert tool['tools']['ocrd-ppocr-detect']['parameters']['min_contrast']['default'] == FAINT_LINE_RATIO
+
+
+def test_reading_order_follows_columns_past_a_caption_across_the_gutter():
+    """The region boxes our detector finds on a UNLV magazine page
+    (tesseract's testing/8087_054.3B): a head, two columns whose paragraphs
+    happen to end at the same height (a 4-pixel white stripe across both),
+    a caption set across the gutter, a footer. Columns are read one after
+    the other, the caption after them (as the page's GT zones order it)."""
+    head = [(1114, 367, 1436, 378), (1111, 386, 1434, 426)]
+    left = [(282, 598, 1235, 730), (282, 743, 1236, 1401), (282, 1414, 801, 2362), (281, 2374, 1235, 2754),
+            (281, 2771, 1236, 3138), (217, 3195, 1053, 3226)]  # the footer is under the left column
+    right = [(1311, 600, 2264, 691), (1311, 697, 2266, 1362), (1750, 1369, 2262, 1410), (1546, 1417, 2266, 2511),
+             (1311, 2520, 2267, 3139)]
+    caption = [(1082, 2316, 1462, 2365), (1096, 2384, 1447, 2613)]
+    boxes = head + left + right + caption
+    shuffled = list(np.random.default_rng(1).permutation(len(boxes)))
+    order = reading_order([boxes[k] for k in shuffled])
+    assert [boxes[shuffled[k]] for k in order] == boxes
+
+
+def test_reading_order_of_a_single_column_page_is_top_to_bottom():
+    """Paragraphs, a centred heading and a page number beside a running head."""
+    boxes = [(300, 100, 900, 140), (1500, 100, 1600, 140),  # running head, page number
+             (700, 300, 1300, 360), (200, 420, 1800, 460), (200, 470, 1800, 510), (200, 520, 1000, 560),
+             (260, 600, 1800, 640), (200, 650, 1800, 690)]
+    assert reading_order(boxes) == list(range(len(boxes)))
