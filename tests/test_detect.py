@@ -376,3 +376,19 @@ def test_reading_order_of_a_single_column_page_is_top_to_bottom():
              (700, 300, 1300, 360), (200, 420, 1800, 460), (200, 470, 1800, 510), (200, 520, 1000, 560),
              (260, 600, 1800, 640), (200, 650, 1800, 690)]
     assert reading_order(boxes) == list(range(len(boxes)))
+
+
+def test_narrow_gutter_after_a_short_line_keeps_columns_apart():
+    """Detector boxes of four lines in two magazine columns a line height
+    apart (tesseract's testing/8071_093.3B): the second line of the left
+    column ends a paragraph early, so its neighbours fill most of the gap to
+    the right column's line; the gutter running through them keeps the two
+    apart. A wide word gap under a whole line above and below is still one line."""
+    rows = [((1752, 390, 2379, 439), (2424, 396, 3050, 440)), ((1751, 435, 2076, 483), (2422, 442, 3051, 489)),
+            ((1793, 481, 2377, 528), (2420, 489, 3048, 533)), ((1751, 530, 2375, 572), (2420, 535, 3048, 578))]
+    lines = [_box_line(*box) for row in rows for box in row]
+    assert sorted(tuple(int(v) for v in line.box) for line in merge_fragments(lines)) == \
+        sorted(box for row in rows for box in row)
+    justified = [_box_line(100, 100, 2000, 145), _box_line(100, 150, 900, 195), _box_line(1000, 152, 2000, 195),
+                 _box_line(100, 200, 2000, 245)]
+    assert len(merge_fragments(justified)) == 3

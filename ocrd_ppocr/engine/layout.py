@@ -200,8 +200,22 @@ def _gap_is_gutter(i, j, boxes, height):
     for near in _neighbours(i, j, boxes, height):
         left = any(c[2] > a[0] and c[2] <= x1 for c in near)  # ends over A, before B begins
         right = any(c[0] < b[2] and c[0] >= x0 for c in near)  # begins over B, after A ends
-        if left and right and _covered_fraction(x0, x1, _across(near, x0, x1)) < 0.5:
+        if left and right and (_covered_fraction(x0, x1, _across(near, x0, x1)) < 0.5
+                               or _channel_before(b, near, x0, height)):
             return True
+    return False
+
+
+def _channel_before(b, near, x0, height, width=0.5):
+    """True if the lines in `near` leave a white channel at least `width`
+    heights wide that ends where box b begins: one of them ends after x0,
+    the next begins within half a height of b's left edge, nothing between.
+    A narrow gutter after a short last line of a paragraph: its neighbours
+    fill most of the gap, but the gutter runs on through them."""
+    for start in (c[0] for c in near if abs(c[0] - b[0]) <= 0.5 * height):
+        for end in (c[2] for c in near if x0 <= c[2] <= start - width * height):
+            if not any(c[0] < start and c[2] > end for c in near):
+                return True
     return False
 
 
