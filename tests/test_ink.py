@@ -1,10 +1,10 @@
 """Ink bands of line slices (engine/ink.py): the vectorised search against
-its definition, run by run; pages without ink."""
+its definition, run by run; pages without ink; word boxes from components."""
 import numpy as np
 from PIL import Image
 
 from conftest import BEBEL, KANT
-from ocrd_ppocr.engine.ink import central_bands, no_ink
+from ocrd_ppocr.engine.ink import central_bands, core_band, no_ink, word_boxes, word_gaps
 
 
 def band_by_runs(rows_with_ink, centre, max_gap):
@@ -61,3 +61,34 @@ def test_pages_without_ink():
     grey = np.clip(200 + noise.normal(0, 6, (3000, 2000)), 0, 255).astype(np.uint8)
     for blank in (white, np.zeros((1600, 1200, 3), dtype=np.uint8), grey, dusty):
         assert no_ink(blank).startswith('no ink')
+
+
+def test_word_boxes_take_whole_components_and_their_marks():
+    """Two words drawn as blocks on a line (x-height rows 20-30): the
+    recogniser's spans start late and end early, the first word ends in a
+    comma, the second has an i-dot; a descender of the line above (cut by
+    the region's top edge) and a speck of noise belong to no word."""
+    mask = np.zeros((50, 200), np.uint8)
+    mask[12:31, 10:16] = 1  # an ascender letter
+    mask[20:31, 18:40] = 1  # x-height letters
+    mask[28:35, 43:46] = 1  # the comma, down to below the baseline
+    mask[20:31, 60:75] = 1
+    mask[20:31, 77:80] = 1  # the i's stem ...
+    mask[15:18, 77:80] = 1  # ... and its dot
+    mask[20:31, 82:100] = 1
+    mask[0:8, 120:124] = 1  # the line above's descender, cut by the region's edge
+    mask[40, 150] = 1  # a speck
+    assert core_band(mask) == (20, 31)
+    spans = [(14.0, 38.0), (66.0, 96.0)]  # late and short, as CTC frames are
+    boxes, owner = word_boxes(mask, spans, reach=25)
+    assert boxes == [(10, 46, 12, 35), (60, 100, 15, 31)]
+    assert set(np.unique(owner[mask.astype(bool)])) == {0, 1, 2}
+    assert owner[2, 121] == 0 and owner[40, 150] == 0 and owner[16, 78] == 2 and owner[30, 44] == 1
+
+
+def test_word_gaps_take_the_widest_blank_run_between_the_words():
+    inked = np.ones(100, bool)
+    inked[30:34] = False  # a gap between letters, nearer to the frames' middle
+    inked[40:50] = False  # the gap between the words
+    assert word_gaps(inked, [(0.0, 30.0), (36.0, 90.0)]) == [45.0]
+    assert word_gaps(np.ones(100, bool), [(0.0, 30.0), (36.0, 90.0)]) == [33.0]  # no blank column: the middle

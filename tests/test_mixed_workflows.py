@@ -110,7 +110,7 @@ def test_our_words_enclose_their_ink(tmp_path):
                     gt = _shape(word)
                     ious.append(max([gt.intersection(o).area / gt.union(o).area for o in ours[line.id]] or [0]))
     assert len(ious) > 300
-    assert np.median(ious) >= 0.82, np.median(ious)
+    assert np.median(ious) >= 0.9, np.median(ious)  # 0.946 (0.85 before boxes were fitted to components)
 
 
 def test_binarised_images_of_earlier_steps_are_not_read_by_default(tmp_path):

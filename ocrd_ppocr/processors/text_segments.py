@@ -3,10 +3,10 @@ the line from the recogniser's character positions."""
 import numpy as np
 import shapely
 from ocrd_models.ocrd_page import CoordsType, GlyphType, TextEquivType, WordType
-from ocrd_utils import coordinates_for_segment, polygon_from_points
+from ocrd_utils import coordinates_for_segment, polygon_from_points, transform_coordinates
 
 from ..engine.crop import apply_transform
-from ..engine.ink import ink_columns, ink_rows, line_ink, snap_to_ink
+from ..engine.ink import ink_rows, polygon_mask, region_ink, word_boxes
 from .dewarped import GRID_KEY, to_image_frame, to_source_frame
 from .geometry import clip_to, coordinates_of_segment, integer_polygon, largest_part, points_string, valid_polygon
 
@@ -54,22 +54,43 @@ class LinePlacer:
         self.crop = crop  # engine LineCrop: image and crop -> image transform
         self.coords = coords  # core's transform of the image the crop was cut from
         self.line_polygon = valid_polygon(line_polygon)  # every word is clipped to it
+        self._ink = None
+
+    def ink(self):
+        """(mask, inside): the crop's ink mask inside the line's polygon
+        (grown as crop_polygon keeps it unmasked: by a tenth of its height)
+        and that region, computed once."""
+        if self._ink is None:
+            inside = polygon_mask(self.crop.image.shape[:2], self.crop_outline())
+            self._ink = region_ink(self.crop.image, inside), inside
+        return self._ink
+
+    def crop_outline(self):
+        """The line polygon in crop pixels, grown by a tenth of its height;
+        None where it cannot be mapped (the whole crop is taken then)."""
+        if self.line_polygon.is_empty:
+            return None
+        points = np.array(self.line_polygon.exterior.coords[:-1], dtype=np.float64)
+        points = to_image_frame(transform_coordinates(points, self.coords['transform']), self.coords)
+        points = apply_transform(np.linalg.inv(self.crop.transform), points)
+        height = np.ptp(points[:, 1])
+        grown = shapely.Polygon(points).buffer(max(1.0, 0.1 * height), join_style='round')
+        return np.array(largest_part(grown).exterior.coords[:-1]) if not grown.is_empty else None
 
     def span(self, box, parent):
         """The integer page polygon of the crop box (x0, x1[, y0, y1]; full
         crop height without y), clipped to `parent`; None if nothing of it is left."""
-        return integer_polygon(clip_to(self._absolute_corners([box])[0], parent))
+        return integer_polygon(clip_to(self._absolute_corners([box])[0], as_validated(parent)))
 
     def spans(self, spans, parent):
         """`span` for many boxes at once: one transform for all corners and
         one vectorised GEOS intersection (a line's words, a word's glyphs)."""
         if not spans:
             return []
+        parent = as_validated(parent)
         if GRID_KEY in self.coords:  # dewarped: each outline is densified along the mesh on its own
             return [self.span(box, parent) for box in spans]
         quads = self._absolute_corners(spans)
-        if not isinstance(parent, shapely.Polygon):
-            parent = valid_polygon(parent)
         shapes = shapely.polygons(quads.astype(np.float64))
         for i in np.flatnonzero(~shapely.is_valid(shapes)):
             shapes[i] = valid_polygon(quads[i])
@@ -96,29 +117,61 @@ class LinePlacer:
         return absolute.reshape(-1, 4, 2)
 
 
-def word_spans(groups, crop, mask=None):
+# core's validator simplifies polygons by this much (ocrd_validators'
+# POLY_TOLERANCE) before it asks whether a child lies within its parent
+VALIDATOR_TOLERANCE = 1.0
+
+
+def as_validated(parent):
+    """A parent polygon (points, or shapely) cut down to the part that is
+    inside it also as core's validator sees it, simplified: a child clipped
+    to this passes the validator's test even where simplifying straightens a
+    staircase outline (a word clipped to a GT line's, a glyph to its word's)."""
+    if not isinstance(parent, shapely.Polygon):
+        parent = valid_polygon(parent)
+    if parent.is_empty:
+        return parent
+    inner = largest_part(parent.intersection(parent.simplify(VALIDATOR_TOLERANCE)))
+    return parent if inner.is_empty else inner
+
+
+def word_spans(groups, crop, ink):
     """Crop boxes (x0, x1, y0, y1) of each word (a group of characters) and
-    of its glyphs, enclosing their ink: words widened to the ink they cut
-    into (engine.ink.snap_to_ink) and as tall as their ink; glyphs split
-    their word at the characters' first frames, so that together they
-    cover it without gaps."""
-    if mask is None:  # the crop's ink mask (callers with several calls per line pass it in)
-        mask = line_ink(crop.image)
+    of its glyphs, enclosing their ink: the connected components of the
+    line's ink (`ink`: LinePlacer.ink()) that belong to the word
+    (engine.ink.word_boxes), a word without any given its frames' columns
+    and the rows of ink there; glyphs split their word at the characters'
+    first frames (_glyph_cuts), so that together they cover it without
+    gaps, each as tall as the word's ink in its columns."""
     spans = [crop.clamp_span(chars[0].x0, chars[-1].x1) for chars in groups]
-    spans = snap_to_ink(spans, ink_columns(mask), reach=crop.image.shape[0] // 2)
-    spans = [crop.clamp_span(x0, x1) for x0, x1 in spans]
+    mask, inside = ink
+    boxes, owner = word_boxes(mask, spans, crop.image.shape[0] // 2, inside)
     words, glyphs = [], []
-    for (x0, x1), chars in zip(spans, groups):
-        words.append(_box(mask, x0, x1))
-        glyphs.append([_box(mask, a, b) for a, b in _glyph_cuts(x0, x1, chars)])
+    for number, (span, box, chars) in enumerate(zip(spans, boxes, groups), 1):
+        if box is None:
+            box, own, offset = _box(mask, *span), mask, 0
+        else:
+            # within the polygon's extent: ink beyond it would be cut off the word by the line's polygon
+            box = crop.clamp_span(*box[:2]) + box[2:]
+            offset = int(box[0])
+            own = owner[:, offset:int(np.ceil(box[1]))] == number  # the word's ink, from its first column
+        words.append(box)
+        glyphs.append([_box(own, a, b, box[2], box[3], offset)
+                       for a, b in _glyph_cuts(box[0], box[1], chars, span)])
     return words, glyphs
 
 
-def _glyph_cuts(x0, x1, chars):
-    """[(a, b)] column spans splitting the word span x0..x1 at its characters'
-    first frames, each glyph at least a pixel wide inside the word (CTC fires
-    late: a final comma's frame may lie past the word's last ink)."""
-    cuts = [x0] + [min(max(char.x0, x0), x1) for char in chars[1:]] + [x1]
+def _glyph_cuts(x0, x1, chars, span=None):
+    """[(a, b)] column spans splitting the word's box x0..x1 at its
+    characters' first frames, each glyph at least a pixel wide inside the
+    word. The frames are first mapped from the word's frame `span` onto
+    its box (CTC fires late, by a growing amount along a line: a final
+    comma's frame may lie past the word's last ink)."""
+    starts = [char.x0 for char in chars[1:]]
+    if span is not None and span[1] > span[0]:
+        scale = (x1 - x0) / (span[1] - span[0])
+        starts = [x0 + (start - span[0]) * scale for start in starts]
+    cuts = [x0] + [min(max(start, x0), x1) for start in starts] + [x1]
     for i in range(len(cuts) - 2, 0, -1):
         cuts[i] = min(cuts[i], cuts[i + 1] - 1)
     for i in range(1, len(cuts)):
@@ -126,12 +179,13 @@ def _glyph_cuts(x0, x1, chars):
     return list(zip(cuts, cuts[1:]))
 
 
-def _box(mask, x0, x1, pad=1):
-    """(x0, x1, y0, y1): the span with the rows of its ink (all rows if blank)."""
-    rows = ink_rows(mask, x0, x1)
+def _box(mask, x0, x1, top=0, bottom=None, offset=0):
+    """(x0, x1, y0, y1): the span with the rows of its ink (rows `top` to
+    `bottom`, default all, if blank); `mask` starts at crop column `offset`."""
+    rows = ink_rows(mask, x0 - offset, x1 - offset)
     if rows is None:
-        return (x0, x1, 0, mask.shape[0])
-    return (x0, x1, max(rows[0] - pad, 0), min(rows[1] + pad, mask.shape[0]))
+        return (x0, x1, top, mask.shape[0] if bottom is None else bottom)
+    return (x0, x1, rows[0], rows[1])
 
 
 def _add_glyphs(word, chars, glyph_spans, placer, word_polygon):
@@ -153,9 +207,12 @@ def add_words(line, result, placer, glyphs, overwrite_text):
     the line text as the words joined by single spaces."""
     words = []
     groups = words_of(result.chars)
-    spans, glyph_spans = word_spans(groups, placer.crop)
+    spans, glyph_spans = word_spans(groups, placer.crop, placer.ink())
     word_polygons = placer.spans(spans, placer.line_polygon)
-    for number, (chars, word_polygon, glyph_span) in enumerate(zip(groups, word_polygons, glyph_spans), 1):
+    for number, (chars, box, word_polygon, glyph_span) in enumerate(zip(groups, spans, word_polygons,
+                                                                        glyph_spans), 1):
+        if word_polygon is None:  # its ink lies outside the line's polygon: its columns, then
+            word_polygon = placer.span(box[:2], placer.line_polygon)
         if word_polygon is None:
             continue
         text = ''.join(char.char for char in chars)
@@ -195,13 +252,17 @@ def fill_words(line, result, placer, glyphs, overwrite_text):
         distance = [max(extents[i][0] - centre, centre - extents[i][1], 0) for i in usable]
         assigned[usable[int(np.argmin(distance))]].append(char)
     texts = []
-    mask = line_ink(placer.crop.image) if glyphs else None
-    for word, chars in zip(words, assigned):
+    glyph_spans = {}
+    if glyphs:  # all words at once: each one's ink is told from its neighbours'
+        filled = [i for i, chars in enumerate(assigned) if chars]
+        order = sorted(filled, key=lambda i: assigned[i][0].x0)
+        _, spans = word_spans([assigned[i] for i in order], placer.crop, placer.ink())
+        glyph_spans = dict(zip(order, spans))
+    for number, (word, chars) in enumerate(zip(words, assigned)):
         text = ''.join(char.char for char in chars)
         if glyphs and chars:
             word_polygon = line_polygon_of(word)
-            _, glyph_spans = word_spans([chars], placer.crop, mask)
-            _add_glyphs(word, chars, glyph_spans[0], placer, word_polygon)
+            _add_glyphs(word, chars, glyph_spans[number], placer, word_polygon)
         elif overwrite_text and word.get_Glyph():
             word.set_Glyph([])  # their old text would contradict the word's new text
         set_text(word, text, np.mean([char.conf for char in chars]) if chars else 0.0, overwrite_text)
