@@ -96,6 +96,7 @@ def fraktur_table(path):
     report = json.loads(path.read_text(encoding='utf-8'))
     rows = sorted(report['rows'], key=lambda r: is_tuning(r['set']))  # unseen sets first, stable otherwise
     columns = list(dict.fromkeys(fraktur_column(r['system']) for r in rows))
+    columns.sort(key=lambda column: column.startswith('tesseract'))  # ours first, then the peers (stable)
     body = []
     for set_name in dict.fromkeys(r['set'] for r in rows):
         of_set = [r for r in rows if r['set'] == set_name]
