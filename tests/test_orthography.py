@@ -65,3 +65,9 @@ def test_line_end_hyphen_rewrites_only_a_split_word_mark():
     rewritten = line_end_hyphen(_line('Unmuͤn⸗'), '-').chars[-1]
     assert (rewritten.char, rewritten.x0, rewritten.x1) == ('-', 6, 7)
     assert rewritten.alternatives == [('-', 0.9)]  # ⸗ and — are one mark now
+
+
+def test_long_s_before_any_word_splitting_hyphen():
+    assert fraktur_text('Geschichtsschreibung des Verfassers Brie-') == 'Geſchichtsſchreibung des Verfaſſers Brie-'
+    assert fraktur_text('die Meinung unsers Kas⸗') == fraktur_text('die Meinung unsers Kas-')[:-1] + '⸗'
+    assert fraktur_text('die Meinung unsers Kas⸗').endswith('Kaſ⸗')

@@ -28,6 +28,7 @@ UMLAUTS = {'ä': 'a' + COMBINING_E, 'ö': 'o' + COMBINING_E, 'ü': 'u' + COMBINI
            'å': 'a' + COMBINING_E, 'ů': 'u' + COMBINING_E}
 ROUND_S_AFTER = ('ung', 'heit', 'keit', 'schaft')  # a joining s follows these suffixes
 ROUND_S_PREFIXES = ('aus',)
+WORD_HYPHENS = '-⸗¬'  # marks that split a word: an s before one is inside the word
 
 
 def fraktur_spelling(line):
@@ -55,9 +56,10 @@ def _spell(char, long_s):
 def _long_s_at(text, position):
     """True if the s at `position` of `text` is set as a long s in Fraktur."""
     following = text[position + 1:position + 2]
-    if not (following.isalpha() or following == '-'):
+    hyphen = following != '' and following in WORD_HYPHENS
+    if not (following.isalpha() or hyphen):
         return False  # end of a word
-    if following == '-' and text[position + 2:position + 3].isupper():
+    if hyphen and text[position + 2:position + 3].isupper():
         return False  # end of the first word of a hyphenated compound
     if text[position + 1:position + 4].lower() == 'sch':
         return False

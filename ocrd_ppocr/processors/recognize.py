@@ -186,10 +186,10 @@ class RecognizeProcessor(PpocrProcessor):
             for (i, crop), result in zip(flagged, second):
                 if result.confidence > results[i].confidence:
                     crops[i], results[i] = crop, result
+        if self.parameter['hyphen'] != 'as-read':  # first: the Fraktur rules see the hyphen asked for
+            results = [line_end_hyphen(result, self.parameter['hyphen']) for result in results]
         if self.parameter['orthography'] == 'fraktur':
             results = [fraktur_spelling(result) for result in results]
-        if self.parameter['hyphen'] != 'as-read':
-            results = [line_end_hyphen(result, self.parameter['hyphen']) for result in results]
         for job, crop, result in zip(jobs, crops, results):
             job[1], job[3] = crop, result
 
