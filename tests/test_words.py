@@ -68,7 +68,9 @@ def _pages(recognised):
 
 def test_words_enclose_the_ink_of_their_line(recognised):
     """Nearly every ink pixel of a line lies in one of its Words (the rest:
-    marks the recogniser did not read), and every Glyph lies in its Word."""
+    marks the recogniser did not read; bebel 99.6 %, kant 99.99 %, at least
+    98 % on each line; words 4 pixels short on the left: kant 95.6 %), and
+    every Glyph lies in its Word."""
     for page_id, ink, lines in _pages(recognised):
         enclosed = total = 0
         for line in lines:
@@ -81,9 +83,9 @@ def test_words_enclose_the_ink_of_their_line(recognised):
                 for glyph in word.get_Glyph():
                     assert Polygon(_points(word)).buffer(1).contains(Polygon(_points(glyph))), glyph.id
             line_total, line_enclosed = int(own.sum()), int((own & covered).sum())
-            assert line_enclosed >= 0.9 * line_total, (line.id, line_enclosed, line_total)
+            assert line_enclosed >= 0.97 * line_total, (line.id, line_enclosed, line_total)
             enclosed, total = enclosed + line_enclosed, total + line_total
-        assert enclosed >= 0.98 * total, (page_id, enclosed / total)
+        assert enclosed >= 0.99 * total, (page_id, enclosed / total)
 
 
 def test_words_and_glyphs_are_tight(recognised):
