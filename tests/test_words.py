@@ -51,7 +51,7 @@ def line_ink(ink, line, own=True):
     x0, y0 = points.min(axis=0)
     x1, y1 = points.max(axis=0) + 1
     inside = ink[y0:y1, x0:x1] * _filled(ink.shape, points)[y0:y1, x0:x1]
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(inside.astype(np.uint8), connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(inside.astype(np.uint8), connectivity=8)
     height = y1 - y0
     top, bottom = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT]
     keep = (stats[:, cv2.CC_STAT_AREA] >= 6) & (((top < 0.6 * height) & (bottom > 0.4 * height)) | (not own))
