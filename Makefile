@@ -108,7 +108,7 @@ CHECK_TESTS = tests/test_engine_recognize.py tests/test_ink.py tests/test_charse
 	tests/test_detect.py::test_reading_order_follows_columns_past_a_caption_across_the_gutter \
 	tests/test_detect.py::test_reading_order_of_a_single_column_page_is_top_to_bottom \
 	tests/test_detect.py::test_narrow_gutter_after_a_short_line_keeps_columns_apart \
-	tests/test_detect.py::test_faint_watermark_is_not_a_text_line
+	tests/test_detect.py::test_faint_watermark_is_not_a_text_line tests/test_words.py
 check: models train-deps
 	$(PIP) install -q pytest rapidfuzz
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest $(CHECK_TESTS) $(PYTEST_ARGS)
