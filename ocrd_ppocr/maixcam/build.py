@@ -18,11 +18,9 @@ import sys
 from pathlib import Path
 
 import cv2
-import numpy as np
 import onnx
+import onnx.version_converter
 import onnxruntime
-
-from ..engine.detect import MEAN, STD
 
 HERE = Path(__file__).parent
 CALIBRATION = HERE / 'calibration'
@@ -33,22 +31,34 @@ OUTPUTS = {
     'det': ('PP-OCRv3_det_maixcam_fp32.onnx', 'PP-OCRv3_det_maixcam_int8.onnx'),
     'rec': ('PP-OCRv4_rec_maixcam_fp32.onnx', 'PP-OCRv4_rec_maixcam_int8.onnx'),
 }
-# Chosen by measurement (see README, MaixCAM section): percentile calibration
-# keeps the rare large activations from stretching the INT8 range, and the
-# final softmax/sigmoid stays float, as the cv181x flow keeps it in higher precision.
-# Mixed precision for the recogniser, from a per-block sensitivity scan (keep
-# one backbone block float at a time, CER on bebel 0146 + 0176, then checked on
-# 0168 + 0186; README): the blocks starting at these Conv nodes of
-# PP-OCRv4_rec_mobile (paddle2onnx names) and the CTC head stay float, as
-# tpu-mlir's quantisation table keeps sensitive layers in BF16 on the station.
+# The station's quantisation (tpu-mlir for cv181x): INT8 weights per output
+# channel (the graphs' weights made initializers first: constants_to_
+# initializers) and INT8 activations with symmetric ranges (one threshold per
+# tensor, zero point 0), calibrated on the committed set (calibration/: real
+# images no evaluation uses); percentile 99.999 of |x|. Quantised are the
+# inputs of the ops that carry weights, Conv and MatMul (op_types): tpu-mlir
+# fuses batch norms, activations, the hard-swish's Clip/Div/Mul and the layer
+# norms into them or runs them from INT8 look-up tables, so their
+# intermediate tensors are never quantised on the station; ONNX Runtime's QDQ
+# would quantise each of them on its own (measured on the tuning lines: 98 %
+# of the characters differ from FP32, against 12 % for the station's own
+# cvimodel; README, MaixCAM section).
+# Mixed precision: the layers below stay float here and BF16 on the station.
+# This is the ONE place that says which: float_layers() turns it into node
+# names for the ONNX Runtime build, and export.py writes the same names into
+# {det,rec}_float_layers.txt, which convert.sh makes tpu-mlir's quantisation
+# table (nothing else goes into it):
+# - every node of the op types in keep_float (the output activations);
+# - the recogniser: the blocks starting at these Conv nodes of
+#   PP-OCRv4_rec_mobile (paddle2onnx names, `p2o.Conv.N`) and, with
+#   rec_float_head, the CTC head (the last Transpose and after);
+# - the detector: [first node, next node) by name of PP-OCRv3_det_mobile.
 SETTINGS = {
-    'quant_format': 'QDQ', 'per_channel': True, 'activation_type': 'QUInt8', 'weight_type': 'QInt8',
-    'calibrate_method': 'Percentile', 'percentile': 99.999, 'keep_float': ['Softmax', 'Sigmoid'],
-    'rec_pieces': 220, 'stride': 20,
+    'quant_format': 'QDQ', 'per_channel': True, 'activation_type': 'QInt8', 'activation_symmetric': True,
+    'weight_type': 'QInt8', 'calibrate_method': 'Percentile', 'percentile': 99.999,
+    'op_types': ['Conv', 'MatMul'], 'keep_float': ['Softmax', 'Sigmoid'],
+    'rec_pieces': 220, 'det_frames': 200, 'stride': 20,
     'rec_float_blocks': [2, 3, 4, 14, 18, 19, 30, 32], 'rec_float_head': True,
-    # detector: greedy forward selection over 16 node groups (line P/R on the
-    # bebel pages in 224x320 windows; kant checked after): two backbone
-    # stretches and the DB head stay float, [first node, next node) by name
     'det_float_ranges': [['Conv_16', 'Conv_20'], ['Conv_32', 'Conv_36'], ['Conv_71', None]],
 }
 
@@ -57,10 +67,28 @@ def sha256_of(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def constants_to_initializers(model):
+    """paddle2onnx stores the weights as Constant nodes: ONNX Runtime's
+    quantiser would treat them as activations (one calibrated range per
+    tensor, not per output channel). Turned into initializers, they are
+    quantised per channel, as tpu-mlir quantises the station's weights; the
+    graph computes the same."""
+    constants = [node for node in model.graph.node
+                 if node.op_type == 'Constant' and len(node.attribute) == 1 and node.attribute[0].name == 'value']
+    for node in constants:
+        tensor = onnx.TensorProto()
+        tensor.CopyFrom(node.attribute[0].t)
+        tensor.name = node.output[0]
+        model.graph.initializer.append(tensor)
+        model.graph.node.remove(node)
+    return len(constants)
+
+
 def fix_shape(source, target, height, width):
-    """Copy of `source` with its input fixed to 1x3xHxW (metadata kept), all
-    other shapes inferred again from it."""
+    """Copy of `source` with its input fixed to 1x3xHxW (metadata kept), its
+    weights as initializers, all other shapes inferred again from it."""
     model = onnx.load(str(source))
+    constants_to_initializers(model)
     for dim, value in zip(model.graph.input[0].type.tensor_type.shape.dim, (1, 3, height, width)):
         dim.Clear()
         dim.dim_value = value
@@ -72,29 +100,32 @@ def fix_shape(source, target, height, width):
     onnx.save(onnx.shape_inference.infer_shapes(model), str(target))
 
 
-def det_blobs():
-    for entry in _manifest()['det']:
-        image = cv2.imread(str(CALIBRATION / entry['file']))
-        blob = (image.astype(np.float32) - MEAN) / STD
-        yield blob.transpose(2, 0, 1)[np.newaxis]
+def det_blobs(limit=None):
+    """The committed detector frames (already 224x320, as the station's
+    letterbox made them), normalised as pp_ocr.mud says."""
+    from ..engine.maixcam_pipeline import det_blob
+    entries = _manifest()['det']
+    for entry in entries[::max(1, len(entries) // limit) if limit else 1][:limit]:
+        yield det_blob(cv2.imread(str(CALIBRATION / entry['file']), cv2.IMREAD_COLOR))
+
+
+def station_pieces(limit):
+    """(entry, piece number, 48x320 BGR piece): the committed line images read
+    as the station reads a line (maixcam_pipeline.rec_pieces: resized to
+    height 48, cut every 320 pixels, padded black), every k-th piece up to
+    `limit`. The ONNX Runtime build and export.py (tpu-mlir) take the same."""
+    from ..engine.maixcam_pipeline import rec_pieces
+    pieces = []
+    for entry in _manifest()['rec']:
+        line = cv2.imread(str(CALIBRATION / entry['file']), cv2.IMREAD_COLOR)
+        pieces += [(entry, number, piece) for number, piece in enumerate(rec_pieces(line)[0])]
+    return pieces[::max(1, len(pieces) // limit)][:limit]
 
 
 def rec_blobs(limit):
-    """Line crops cut into 320-wide pieces at blank columns, as the recogniser reads them."""
-    from ..engine.recognize import find_cuts
-    pieces = []
-    for entry in _manifest()['rec']:
-        grey = cv2.imread(str(CALIBRATION / entry['file']), cv2.IMREAD_GRAYSCALE)
-        line = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
-        bounds = [0] + [cut for cut, _ in find_cuts(line, REC_SHAPE[1])] + [line.shape[1]]
-        pieces += [line[:, a:b] for a, b in zip(bounds, bounds[1:]) if b - a > 4]
-    step = max(1, len(pieces) // limit)
-    for piece in pieces[::step][:limit]:
-        width = min(REC_SHAPE[1], piece.shape[1])
-        blob = np.zeros((1, 3) + REC_SHAPE, dtype=np.float32)
-        resized = cv2.resize(piece, (width, REC_SHAPE[0]), interpolation=cv2.INTER_LINEAR)
-        blob[0, :, :, :width] = (resized.astype(np.float32).transpose(2, 0, 1) / 255 - 0.5) / 0.5
-        yield blob
+    from ..engine.maixcam_pipeline import rec_blob
+    for _, _, piece in station_pieces(limit):
+        yield rec_blob(piece)
 
 
 def _manifest():
@@ -150,20 +181,42 @@ def float_ranges(model, ranges):
     return names
 
 
-def mixed_precision_nodes(model, role, settings=SETTINGS):
+def float_layers(model, role, settings=SETTINGS):
     """Names of the nodes of the `role` ('det' or 'rec') graph that stay float
-    besides the `keep_float` op types: the recogniser's blocks and head, the
-    detector's node ranges (the station's BF16 layers are the same)."""
+    (ONNX Runtime) and BF16 (tpu-mlir's quantisation table): the keep_float op
+    types, the recogniser's blocks and head, the detector's node ranges."""
+    names = [node.name for node in model.graph.node if node.op_type in settings['keep_float']]
     if role == 'rec':
-        return float_nodes(model, set(settings.get('rec_float_blocks', ())), settings.get('rec_float_head'))
-    return float_ranges(model, settings.get('det_float_ranges', ()))
+        names += float_nodes(model, set(settings.get('rec_float_blocks', ())), settings.get('rec_float_head'))
+    else:
+        names += float_ranges(model, settings.get('det_float_ranges', ()))
+    return list(dict.fromkeys(names))
 
 
-def quantize(fp32, int8, blobs, settings=SETTINGS, role='rec'):
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    model = onnx.load(str(fp32))
-    keep = [node.name for node in model.graph.node if node.op_type in settings['keep_float']]
-    keep += mixed_precision_nodes(model, role, settings)
+def quantize(fp32, int8, blobs, settings=SETTINGS, role='rec', cache=None):
+    """Static QDQ quantisation of `fp32` into `int8`, calibrated on `blobs`;
+    `cache`: a file for the calibrated ranges (reused where it exists, so
+    that variants of the float layers take seconds: sensitivity.py)."""
+    _quantize_static(fp32, int8, blobs, settings, onnx.load(str(fp32)), role, cache)
+
+
+def _quantize_static(fp32, int8, blobs, settings, model, role, cache):
+    from onnxruntime.quantization import (
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    keep = float_layers(model, role, settings)
+    if model.opset_import[0].version < 13:
+        # per-channel DequantizeLinear (its axis) needs opset 13: the INT8 graph is
+        # quantised from a converted copy (the FP32 graph, which tpu-mlir reads, stays as it is)
+        converted = Path(str(int8) + '.opset13.onnx')
+        onnx.save(onnx.version_converter.convert_version(model, 13), str(converted))
+        try:
+            return _quantize_static(converted, int8, blobs, settings, onnx.load(str(converted)), role, cache)
+        finally:
+            converted.unlink()
     blobs = list(blobs)
     stride = settings['stride']
     # histogram calibration keeps every activation of a chunk in memory (some
@@ -175,7 +228,11 @@ def quantize(fp32, int8, blobs, settings=SETTINGS, role='rec'):
         quant_format=QuantFormat[settings['quant_format']], per_channel=settings['per_channel'],
         activation_type=QuantType[settings['activation_type']], weight_type=QuantType[settings['weight_type']],
         calibrate_method=CalibrationMethod[settings['calibrate_method']], nodes_to_exclude=keep,
-        extra_options={'CalibPercentile': settings['percentile'], 'CalibStridedMinMax': stride})
+        calibration_cache_path=cache,
+        extra_options={'CalibPercentile': settings['percentile'], 'CalibStridedMinMax': stride,
+                       'ActivationSymmetric': settings.get('activation_symmetric', False),
+                       'CalibTensorRangeSymmetric': settings.get('activation_symmetric', False),
+                       'WeightSymmetric': True})
     quantized = onnx.load(str(int8))  # quantize_static drops the metadata (the dictionary)
     onnx.helper.set_model_props(quantized, {p.key: p.value for p in model.metadata_props})
     onnx.save(quantized, str(int8))
@@ -197,7 +254,7 @@ def build(sources, outs, settings=SETTINGS, log=print):
         log(f"ok        MaixCAM graphs in {outs['det']} and {outs['rec']} (up to date)")
         return manifest
     manifest.update({'onnxruntime': onnxruntime.__version__, 'onnx': onnx.__version__, 'outputs': {}})
-    for role, shape, blobs in (('det', DET_SHAPE, det_blobs),
+    for role, shape, blobs in (('det', DET_SHAPE, lambda: det_blobs(settings['det_frames'])),
                                ('rec', REC_SHAPE, lambda: rec_blobs(settings['rec_pieces']))):
         out = Path(outs[role])
         out.mkdir(parents=True, exist_ok=True)
@@ -216,7 +273,8 @@ def _up_to_date(out, manifest, role):
     if not recorded.is_file() or not all((out / name).is_file() for name in OUTPUTS[role]):
         return False
     old = json.loads(recorded.read_text())
-    return all(old.get(key) == manifest[key] for key in ('settings', 'calibration_sha256', 'sources'))
+    return all(old.get(key) == manifest[key]
+               for key in ('settings', 'calibration_sha256', 'sources'))
 
 
 def main(argv=None):

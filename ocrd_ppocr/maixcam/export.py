@@ -24,12 +24,21 @@ import sys
 from pathlib import Path
 
 import cv2
-import numpy as np
 import onnx
 from ocrd_utils import list_resource_candidates
 
-from .build import (CALIBRATION, DET_SHAPE, OUTPUTS, REC_SHAPE, SETTINGS, SOURCES, fix_shape,
-                    mixed_precision_nodes, sha256_of)
+from .build import (
+    CALIBRATION,
+    DET_SHAPE,
+    OUTPUTS,
+    REC_SHAPE,
+    SETTINGS,
+    SOURCES,
+    fix_shape,
+    float_layers,
+    sha256_of,
+    station_pieces,
+)
 
 HERE = Path(__file__).parent
 CONVERT = HERE / 'tpu_mlir' / 'convert.sh'
@@ -44,7 +53,6 @@ DET_MEAN = (123.675, 116.28, 103.53)
 DET_SCALE = tuple(1 / (255 * std) for std in (0.229, 0.224, 0.225))
 REC_MEAN = (127.5,) * 3
 REC_SCALE = (1 / 127.5,) * 3
-PAD = 128  # rec padding grey: 0 after normalisation, as engine.recognize pads
 
 
 def _values(numbers):
@@ -95,35 +103,21 @@ def write_labels(rec_graph, target):
 
 
 def rec_pieces(limit=SETTINGS['rec_pieces']):
-    """(source entry, piece index, 48x320 BGR image): the committed line crops
-    cut at blank columns into pieces at most 320 wide at height 48, every
-    k-th piece up to `limit` (the same selection build.rec_blobs calibrates
-    ONNX Runtime's INT8 graph with), resized to height 48 and padded right."""
-    from ..engine.recognize import find_cuts
-    height, width = REC_SHAPE
-    pieces = []
-    for entry in _calibration()['rec']:
-        grey = cv2.imread(str(CALIBRATION / entry['file']), cv2.IMREAD_GRAYSCALE)
-        line = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
-        bounds = [0] + [cut for cut, _ in find_cuts(line, width)] + [line.shape[1]]
-        pieces += [(entry, number, line[:, a:b])
-                   for number, (a, b) in enumerate(zip(bounds, bounds[1:])) if b - a > 4]
-    step = max(1, len(pieces) // limit)
-    for entry, number, piece in pieces[::step][:limit]:
-        scaled = min(width, max(1, round(piece.shape[1] * height / piece.shape[0])))
-        image = np.full((height, width, 3), PAD, dtype=np.uint8)
-        image[:, :scaled] = cv2.resize(piece, (scaled, height), interpolation=cv2.INTER_LINEAR)
-        yield entry, number, image
+    """(source entry, piece index, 48x320 BGR image): the committed line images
+    as the station reads them (resized to height 48, cut every 320 pixels,
+    padded black), the same selection build.rec_blobs calibrates ONNX
+    Runtime's INT8 graph with."""
+    yield from station_pieces(limit)
 
 
 def write_float_layers(role, graph, target):
     """The output tensors of the nodes that our INT8 graph of `role` keeps
-    float (build.mixed_precision_nodes), one a line: convert.sh puts
-    every tpu-mlir op named after them into the INT8 model's quantisation
-    table as BF16, so the station runs the same mixed precision that
-    `-P preset maixcam` predicts."""
+    float (build.float_layers, the one list), one a line: convert.sh puts
+    every tpu-mlir op named after them (and nothing else) into the INT8
+    model's quantisation table as BF16, so the station runs the same mixed
+    precision that `-P preset maixcam` predicts."""
     model = onnx.load(str(graph), load_external_data=False)
-    names = set(mixed_precision_nodes(model, role))
+    names = set(float_layers(model, role))
     tensors = [output for node in model.graph.node if node.name in names for output in node.output]
     target.write_text(''.join(tensor + '\n' for tensor in tensors))
     return len(tensors)
@@ -155,7 +149,7 @@ def find_tpu_mlir(given=None):
     for path in candidates:
         for bin_dir in (path / 'bin', path):
             if (bin_dir / 'model_deploy.py').is_file() or (bin_dir / 'model_deploy').is_file():
-                return bin_dir
+                return bin_dir.resolve()  # convert.sh runs in OUTDIR: a relative PATH entry would not hold
     if given:
         raise FileNotFoundError(f'no tpu-mlir (model_deploy.py) in {given} or {given}/bin')
     return None
