@@ -214,7 +214,7 @@ def markdown_report(report):
     if report.get('words'):
         from .words import markdown as words_markdown
         out += ['', '### Word segments (tuning sets)', '', words_markdown(report['words'])]
-    if report.get('unseen') or unseen_fraktur:
+    if report.get('unseen') or unseen_fraktur or report.get('maixcam_unseen'):
         out += ['', UNSEEN_HEADING]
     if report.get('unseen'):
         from .unseen import LEGEND as UNSEEN_LEGEND
@@ -224,6 +224,11 @@ def markdown_report(report):
                 unseen_markdown(report['unseen']['pages'])]
     if unseen_fraktur:
         out += ['', '### Fraktur (unseen works)', '', fraktur_markdown(unseen_fraktur), '', FRAKTUR_UNSEEN_NOTE]
+    if report.get('maixcam_unseen'):
+        from .maixcam import NOTE as MAIXCAM_NOTE
+        from .maixcam import markdown as maixcam_markdown
+        out += ['', '### MaixCAM preset: INT8 against FP32 (unseen sets)', '',
+                maixcam_markdown(report['maixcam_unseen']), '', MAIXCAM_NOTE]
     out += speed_and_memory_part(report)
     return '\n'.join(out) + '\n'
 

@@ -17,7 +17,17 @@ import sys
 import time
 from pathlib import Path
 
-from . import batch, fraktur, huge_page, machine, report, scaling, unseen, words
+from . import (
+    batch,
+    fraktur,
+    huge_page,
+    machine,
+    maixcam,
+    report,
+    scaling,
+    unseen,
+    words,
+)
 from .datasets import DATA, Dataset, ScratchWorkspace, shared_datasets
 from .models import DEFAULT_DETECTOR, DEFAULT_RECOGNISER, DETECTORS, RECOGNISERS
 from .peers import ensure_peers
@@ -26,7 +36,8 @@ from .scores import dinglehopper_pages, evaluate_pages, pooled, pooled_dinglehop
 from .systems import Runner
 
 DEFAULT_PAIR = (DEFAULT_DETECTOR, DEFAULT_RECOGNISER)
-SECTIONS = ('systems', 'same-crop', 'batch', 'fraktur', 'unseen', 'words', 'huge-page', 'scaling', 'long-run')
+SECTIONS = ('systems', 'same-crop', 'batch', 'fraktur', 'unseen', 'maixcam', 'words', 'huge-page', 'scaling',
+            'long-run')
 
 
 def parse_args(argv):
@@ -155,6 +166,10 @@ def main(argv=None):
         print(f'[{time.time() - started:5.0f} s] unseen sets with page-level GT (oldbooks_en, tesseract_testing)',
               flush=True)
         result['unseen'] = unseen.unseen_section(args.data, out / 'unseen', peers)
+    if 'maixcam' in args.sections and not args.workspace:
+        print(f'[{time.time() - started:5.0f} s] MaixCAM preset: INT8 against FP32 on unseen sets', flush=True)
+        result['maixcam_unseen'] = maixcam.maixcam_section(args.data, out / 'maixcam', quick=not args.full,
+                                                           cvimodels=os.environ.get('MAIXCAM_CVIMODELS'))
     if 'words' in args.sections and not args.workspace:
         print(f'[{time.time() - started:5.0f} s] Word segments: IoU with kant GT Words, Tesseract reading them',
               flush=True)
@@ -204,6 +219,9 @@ def summary(result):
     if result.get('unseen'):
         lines += ['', 'UNSEEN: pages with page-level GT (page CER; line CER needs GT lines):',
                   unseen.table(result['unseen']['sets'])]
+    if result.get('maixcam_unseen'):
+        lines += ['', 'UNSEEN: MaixCAM preset, INT8 against FP32 (station pipeline):',
+                  maixcam.table(result['maixcam_unseen'])]
     if result.get('words'):
         lines += ['', 'Word segments (tuning sets):', words.markdown(result['words'])]
     if result.get('huge_page'):

@@ -1,0 +1,336 @@
+"""MaixCAM section of the benchmark: `-P preset maixcam` (the station's
+pipeline, INT8) against `maixcam-fp32` on sets that neither the INT8
+calibration nor the choice of its quantisation saw (the calibration set is
+fraktur_lines/train and RapidOCR's test images, the tuning lines other works
+of fraktur_lines/train, see ocrd_ppocr/maixcam/calibration/calibration.json;
+the float blocks come from an earlier scan on bebel).
+
+In `make bench` the cvimodel columns are filled when MAIXCAM_CVIMODELS names
+an ocrd-ppocr-maixcam-export output with cvimodels.
+
+    python -m benchmarks.maixcam [--data ../shared/data] [--results results] [--quick]
+
+Sets and scores (evaluate.py, ../shared/eval):
+- tesseract_testing (4 pages) and oldbooks_en (10 pages; --quick: 4): page
+  CER, the station detecting in frames of the page (tile_scale 0.6 for these
+  300 dpi scans: each frame 533x373 page pixels, as a station photographing
+  the page piece by piece would see it) and reading its boxes;
+- docbank_samples (5 born-digital arXiv pages, 200 dpi: tile_scale 0.9):
+  the same; its GT tokens grouped into lines where one token's vertical
+  extent no longer overlaps the previous one's;
+- fraktur_pages (clauren 9 pages, laube 3): the station reading the GT lines
+  (line CER); Fraktur read by the Latin/Chinese v4 dictionary, which has no
+  ſ, so FP32 is far from 0: it tells the Latin-script limits, the INT8 gap
+  is what counts here.
+The station's boxes come per frame, with no reading order: for page CER they
+are put into page lines (sorted by their centre's y, boxes whose centres lie
+within half a median box height joined left to right with a space), the
+same for FP32 and INT8.
+
+cvimodel columns: where `--cvimodels DIR` (ocrd-ppocr-maixcam-export's
+output with its INT8 rec cvimodel) and tpu-mlir (.venv-tpu) are present,
+the cvimodel reads every CVIMODEL_EVERY-th fraktur_pages GT line (its
+48x320 pieces) in tpu-mlir's simulator (pyruntime_cvi, as model_runner
+runs it; some 10 s a piece on 2 cores, hence the sample); reported: its
+line CER and the x86 INT8 graph's on the same lines, and how many of the
+x86 INT8 text's characters differ from the cvimodel's. Else they are empty.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .datasets import DATA
+from .scores import _evaluate
+from .unseen import evaluate_page, oldbooks_en, tesseract_testing
+
+SETS = ('tesseract_testing', 'oldbooks_en', 'docbank_samples', 'fraktur_pages')
+TILE_SCALES = {'tesseract_testing': 0.6, 'oldbooks_en': 0.6, 'docbank_samples': 0.9}
+FRAKTUR_PAGES = ('clauren_mimil_1815', 'laube_europa0202_1837')
+QUICK_OLDBOOKS = 4
+CVIMODEL_EVERY = 20
+PRECISIONS = {'maixcam-fp32': 0, 'maixcam': 1}  # index into OUTPUTS[role]
+
+
+def models():
+    """{preset: (det graph, rec graph)} as installed by make maixcam."""
+    from ocrd_ppocr.maixcam.build import OUTPUTS
+    from ocrd_ppocr.maixcam.export import find_resource
+    found = {}
+    for preset, index in PRECISIONS.items():
+        paths = [find_resource(role, OUTPUTS[role][index]) for role in ('det', 'rec')]
+        if None in paths:
+            raise SystemExit(f'{preset}: the MaixCAM graphs are not installed (make maixcam)')
+        found[preset] = tuple(str(p) for p in paths)
+    return found
+
+
+def bgr(path):
+    from PIL import Image
+    with Image.open(path) as image:
+        return np.ascontiguousarray(np.asarray(image.convert('RGB'))[:, :, ::-1])
+
+
+def page_text(image, detector, recognizer):
+    """The station's reading of a page: boxes from its frames, each line read
+    as the station reads it, put into page lines (see the module's doc)."""
+    from ocrd_ppocr.engine.maixcam_pipeline import station_crop
+    boxes = []
+    for detection in detector.detect(image).detections:
+        points = np.asarray(detection.points, dtype=np.float32)
+        text = recognizer.read_line(station_crop(image, points).image).text.strip()
+        if text:
+            boxes.append((points[:, 1].mean(), points[:, 0].min(), np.ptp(points[:, 1]), text))
+    if not boxes:
+        return []
+    boxes.sort()
+    half = np.median([b[2] for b in boxes]) / 2
+    lines, current = [], [boxes[0]]
+    for box in boxes[1:]:
+        if box[0] - current[-1][0] <= half:
+            current.append(box)
+        else:
+            lines.append(current)
+            current = [box]
+    lines.append(current)
+    return [' '.join(b[3] for b in sorted(line, key=lambda b: b[1])) for line in lines]
+
+
+def docbank_pages(data):
+    folder = Path(data) / 'docbank_samples' / 'DocBank_samples'
+    pages = []
+    for image in sorted(folder.glob('*_ori.jpg')):
+        lines, last = [], None
+        for row in (folder / image.name.replace('_ori.jpg', '.txt')).read_text(encoding='utf-8').splitlines():
+            fields = row.split('\t')
+            if len(fields) < 5 or not fields[0].strip():
+                continue
+            y0, y1 = int(fields[2]), int(fields[4])
+            if last is None or y0 > last[1] or y1 < last[0]:
+                lines.append([])
+            lines[-1].append(fields[0])
+            last = (y0, y1)
+        pages.append((image.stem.split('.')[0], image, [' '.join(words) for words in lines]))
+    return pages
+
+
+def page_sets(data, quick):
+    sets = {}
+    for name, make in (('tesseract_testing', tesseract_testing), ('oldbooks_en', oldbooks_en)):
+        pages = make(data).pages[:QUICK_OLDBOOKS if quick and name == 'oldbooks_en' else None]
+        sets[name] = [(p.page_id, p.image, p.gt.read_text(encoding='utf-8').splitlines()) for p in pages]
+    sets['docbank_samples'] = docbank_pages(data)
+    return sets
+
+
+def fraktur_lines(data):
+    """[(page, image path, [(polygon, text)])] of the fraktur_pages GT."""
+    from ocrd import Resolver
+    evaluate = _evaluate()
+    pages = []
+    for work in FRAKTUR_PAGES:
+        folder = Path(data) / 'fraktur_pages' / work
+        workspace = Resolver().workspace_from_url(str(folder / 'mets.xml'), download=False)
+        for gt in workspace.find_files(file_grp='OCR-D-GT-SEG-LINE'):
+            image, = workspace.find_files(file_grp='OCR-D-IMG', page_id=gt.pageId)
+            pages.append((f'{work} {gt.pageId}', folder / image.local_filename,
+                          evaluate.load(str(folder / gt.local_filename))))
+    return pages
+
+
+def line_pieces(data):
+    """{(page, line number): (48x320 pieces, GT text)} of fraktur_pages' GT lines, cut as the station cuts them."""
+    from ocrd_ppocr.engine.maixcam_pipeline import rec_pieces, station_crop
+    lines = {}
+    for page, image_path, gt in fraktur_lines(data):
+        image = bgr(image_path)
+        for number, (polygon, text) in enumerate(gt):
+            lines[(page, number)] = (rec_pieces(station_crop(image, polygon).image)[0], text, polygon)
+    return lines
+
+
+def read_pieces(recognizer, pieces):
+    """Greedy CTC text of each piece, concatenated (maix_nn_pp_ocr.cpp L214-228)."""
+    from ocrd_ppocr.engine.maixcam_pipeline import rec_blob
+    texts = []
+    for piece in pieces:
+        probs = recognizer.reader.session.run(None, {recognizer.reader.input_name: rec_blob(piece)})[0][0]
+        texts.append(greedy(probs, recognizer.labels))
+    return ''.join(texts)
+
+
+def greedy(probs, labels):
+    best = probs.argmax(axis=1)
+    keep = (best != 0) & np.r_[True, best[1:] != best[:-1]]
+    return ''.join(labels[i] for i in best[keep])
+
+
+def line_cer(lines, texts):
+    evaluate = _evaluate()
+    gt = [(polygon, text) for _, text, polygon in lines]
+    out = [(polygon, evaluate.norm(text)) for (_, _, polygon), text in zip(lines, texts)]
+    score = evaluate.score(gt, out)
+    return score['line_CER'], score['chars']
+
+
+def cvimodel_texts(pieces_by_line, cvimodels, tpu_venv, work, labels):
+    """The INT8 rec cvimodel's reading of the same pieces in tpu-mlir's
+    simulator, or None where the cvimodel or tpu-mlir is missing."""
+    from ocrd_ppocr.maixcam.export import CVIMODELS
+    model = Path(cvimodels or '') / CVIMODELS['rec']
+    python = Path(tpu_venv) / 'bin' / 'python'
+    if not cvimodels or not model.is_file() or not python.is_file():
+        return None
+    import subprocess
+
+    from ocrd_ppocr.engine.maixcam_pipeline import rec_blob
+    work.mkdir(parents=True, exist_ok=True)
+    keys = list(pieces_by_line)
+    blobs = [rec_blob(piece) for key in keys for piece in pieces_by_line[key][0]]
+    np.save(work / 'pieces.npy', np.concatenate(blobs))
+    script = Path(__file__).with_name('cvimodel_runner.py')
+    subprocess.run([str(python), str(script), str(model), str(work / 'pieces.npy'), str(work / 'probs.npy')],
+                   check=True, env=dict(os.environ, PATH=f'{python.parent}{os.pathsep}{os.environ["PATH"]}'))
+    probs = np.load(work / 'probs.npy')
+    texts, index = [], 0
+    for key in keys:
+        count = len(pieces_by_line[key][0])
+        texts.append(''.join(greedy(p, labels) for p in probs[index:index + count]))
+        index += count
+    return texts
+
+
+def maixcam_section(data=DATA, out=Path('results/maixcam'), quick=False, cvimodels=None, tpu_venv='.venv-tpu',
+                    log=print):
+    from ocrd_ppocr.engine.maixcam_pipeline import StationDetector, StationRecognizer
+    out = Path(out)
+    graphs = models()
+    rows = []
+    for name, pages in page_sets(data, quick).items():
+        row = {'set': name, 'unit': f'{len(pages)} pages', 'measure': 'page CER (in GT order; running text)'}
+        for preset, (det, rec) in graphs.items():
+            detector = StationDetector(det, threads=1, tile_scale=TILE_SCALES[name])
+            recognizer = StationRecognizer(rec, threads=1)
+            started, scores = time.time(), []
+            for page_id, image, gt in pages:
+                gt = [line for line in (' '.join(t.split()) for t in gt) if line]
+                scores.append(evaluate_page(gt, page_text(bgr(image), detector, recognizer)))
+            chars = sum(s['gt_chars'] for s in scores)
+            row[preset] = {key: 100 * sum(s[key] * s['gt_chars'] for s in scores) / chars
+                           for key in ('page_CER', 'page_CER_gt_order', 'page_CER_running')}
+            row[preset]['seconds'] = round(time.time() - started, 1)
+        rows.append(finish(row, 'page_CER'))
+        log(summary(rows[-1]))
+    lines = line_pieces(data)
+    values = list(lines.values())
+    row = {'set': 'fraktur_pages', 'unit': f'{len(lines)} GT lines', 'measure': 'line CER (GT lines)'}
+    labels = None
+    for preset, (_, rec) in graphs.items():
+        recognizer = StationRecognizer(rec, threads=1)
+        labels = recognizer.labels
+        started = time.time()
+        texts = [read_pieces(recognizer, pieces) for pieces, _, _ in values]
+        cer, chars = line_cer(values, texts)
+        row[preset] = {'line_CER': 100 * cer, 'seconds': round(time.time() - started, 1)}
+        row[f'{preset}_texts'] = texts
+    sample = list(range(0, len(values), CVIMODEL_EVERY))
+    simulated = cvimodel_texts({key: lines[key] for key in list(lines)[::CVIMODEL_EVERY]}, cvimodels, tpu_venv,
+                               out / 'cvimodel', labels)
+    if simulated is not None:
+        from rapidfuzz.distance import Levenshtein
+        chosen = [values[i] for i in sample]
+        x86 = [row['maixcam_texts'][i] for i in sample]
+        row['cvimodel'] = {'lines': len(sample), 'line_CER': 100 * line_cer(chosen, simulated)[0],
+                           'x86_line_CER': 100 * line_cer(chosen, x86)[0],
+                           'x86_differs': 100 * sum(Levenshtein.distance(a, b) for a, b in zip(x86, simulated))
+                           / max(1, sum(map(len, simulated)))}
+    row.pop('maixcam-fp32_texts'), row.pop('maixcam_texts')
+    rows.append(finish(row, 'line_CER'))
+    log(summary(rows[-1]))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / 'maixcam.json').write_text(json.dumps(rows, indent=1) + '\n')
+    return rows
+
+
+def finish(row, key):
+    row['key'] = key
+    row['fp32'], row['int8'] = row['maixcam-fp32'][key], row['maixcam'][key]
+    row['gap'] = row['int8'] - row['fp32']
+    cvimodel = row.get('cvimodel', {})
+    row['cvimodel_int8'] = cvimodel.get(key)
+    if cvimodel:
+        row['cvimodel_vs_x86'] = '{:.2f} / {:.2f} ({} lines); x86 differs {:.2f}'.format(
+            cvimodel['line_CER'], cvimodel['x86_line_CER'], cvimodel['lines'], cvimodel['x86_differs'])
+    return row
+
+
+def summary(row):
+    extra = ''
+    if 'page_CER_gt_order' in row['maixcam']:
+        extra = '; in GT order {:.2f} / {:.2f}; running text {:.2f} / {:.2f}'.format(
+            row['maixcam-fp32']['page_CER_gt_order'], row['maixcam']['page_CER_gt_order'],
+            row['maixcam-fp32']['page_CER_running'], row['maixcam']['page_CER_running'])
+    return (f"  {row['set']} ({row['unit']}): {row['measure'].split(' (')[0]} FP32 {row['fp32']:.2f} %, "
+            f"INT8 {row['int8']:.2f} % (gap {row['gap']:+.2f}){extra}")
+
+
+COLUMNS = [('set', 'set', '{}'), ('unit', 'what', '{}'), ('measure', 'score (evaluate.py)', '{}'),
+           ('fp32', '`maixcam-fp32` %', '{:.2f}'), ('int8', '`maixcam` (INT8) %', '{:.2f}'),
+           ('gap', 'INT8 - FP32', '{:+.2f}'),
+           ('cvimodel_vs_x86', 'sample: cvimodel INT8 (tpu-mlir sim.) / x86 INT8 %; x86 differs from it %', '{}'),
+           ('order', 'in GT order FP32 / INT8 %', '{}'), ('running', 'running text FP32 / INT8 %', '{}')]
+
+
+def cells(row):
+    row = dict(row)
+    if 'page_CER_gt_order' in row['maixcam']:
+        row['order'] = '{:.2f} / {:.2f}'.format(row['maixcam-fp32']['page_CER_gt_order'],
+                                                row['maixcam']['page_CER_gt_order'])
+        row['running'] = '{:.2f} / {:.2f}'.format(row['maixcam-fp32']['page_CER_running'],
+                                                  row['maixcam']['page_CER_running'])
+    return ['' if row.get(key) is None else fmt.format(row[key]) for key, _, fmt in COLUMNS]
+
+
+def markdown(rows):
+    lines = ['| ' + ' | '.join(title for _, title, _ in COLUMNS) + ' |', '|' + '---|' * len(COLUMNS)]
+    return '\n'.join(lines + ['| ' + ' | '.join(cells(row)) + ' |' for row in rows])
+
+
+def table(rows):
+    body = [[title for _, title, _ in COLUMNS]] + [cells(row) for row in rows]
+    widths = [max(len(line[i]) for line in body) for i in range(len(COLUMNS))]
+    return '\n'.join('  '.join(c.ljust(w) for c, w in zip(line, widths)) for line in body)
+
+
+NOTE = ("`-P preset maixcam` (the station's pipeline, MaixCDK's PP_OCR; INT8 graphs: symmetric INT8 activations, "
+        "per-channel INT8 weights, the float/BF16 layers of ocrd_ppocr/maixcam/build.py SETTINGS) against "
+        "`maixcam-fp32`, on sets used neither for its calibration (fraktur_lines/train, RapidOCR's test images) "
+        "nor for choosing its quantisation (fraktur_lines/train tuning works; the float blocks from an earlier "
+        "scan on bebel). Pages: the station detecting in "
+        "frames of the page (tile_scale 0.6 at 300 dpi, 0.9 for DocBank's 200 dpi), its boxes put into page "
+        "lines by position; fraktur_pages: the station reading the GT lines (the v4 dictionary has no ſ).")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m benchmarks.maixcam', description=__doc__.split('\n\n')[0])
+    parser.add_argument('--data', default=os.environ.get('BENCH_DATA', str(DATA)))
+    parser.add_argument('--results', default='results')
+    parser.add_argument('--quick', action='store_true', help=f'oldbooks_en: the first {QUICK_OLDBOOKS} pages')
+    parser.add_argument('--cvimodels', help='ocrd-ppocr-maixcam-export output with the cvimodels')
+    parser.add_argument('--tpu-venv', default='.venv-tpu')
+    args = parser.parse_args(argv)
+    out = Path(args.results).resolve() / time.strftime('%Y%m%d-%H%M%S') / 'maixcam'
+    rows = maixcam_section(args.data, out, args.quick, args.cvimodels, args.tpu_venv)
+    print(table(rows))
+    (out / 'report.md').write_text('## MaixCAM preset: INT8 against FP32 on unseen sets\n\n' + markdown(rows)
+                                   + '\n\n' + NOTE + '\n', encoding='utf-8')
+    print(f'\nReport: {out}/report.md')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
