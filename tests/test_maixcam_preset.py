@@ -24,8 +24,8 @@ def _recognise(directory, preset, pages=BEBEL):
 
 def test_int8_reads_within_two_points_of_fp32(tmp_path):
     """The station's pairing at 48x320 through our pipeline on all four bebel pages:
-    the mixed-precision INT8 graph (measured 4.3 % against 3.3 % FP32) stays within
-    the goal of 2 points."""
+    the mixed-precision INT8 graph stays within the goal of 2 points (measured
+    before issue 15's quantisation: 4.3 % against 3.3 % FP32)."""
     directory = make_workspace(tmp_path, BEBEL)
     fp32, log = _recognise(directory, 'maixcam-models-fp32')
     assert 'PP-OCRv4_rec_maixcam_fp32.onnx' in log
@@ -37,17 +37,17 @@ def test_int8_reads_within_two_points_of_fp32(tmp_path):
 
 def test_station_preset_reads_through_maixcdk_pipeline(tmp_path):
     """`maixcam` reads GT lines as the station would (its crops without margin, cut
-    every 320 pixels, no orientation classifier). Measured on bebel 0146 + 0168:
-    FP32 6.7 %, INT8 10.0 % (our pipeline, maixcam-models: 3.3 % / 4.4 % on all
-    four pages). The INT8 gap is above the 2-point goal: the station's quantisation
-    is the next part of issue 15; this only guards against regressions."""
+    every 320 pixels, no orientation classifier). Measured on bebel 0146 + 0168
+    (2026-12-01, the station's quantisation: symmetric activations, per-channel
+    weights, calibrated on fraktur_lines/train and RapidOCR images): FP32 6.68 %,
+    INT8 6.59 % (before: 10.0 % INT8, calibrated on these very pages)."""
     pages = BEBEL[:2]
     directory = make_workspace(tmp_path, pages)
     fp32, log = _recognise(directory, 'maixcam-fp32', pages)
     assert 'preset maixcam-fp32: textline_orientation=\n' in log  # the station has no classifier
     int8, _ = _recognise(directory, 'maixcam', pages)
     assert fp32 <= 0.075, f'FP32 CER {fp32:.2%}'
-    assert int8 <= 0.11, f'INT8 CER {int8:.2%}'
+    assert int8 <= fp32 + 0.02, f'INT8 CER {int8:.2%} vs FP32 {fp32:.2%}'
 
 
 def test_station_preset_writes_maixcdk_boxes(tmp_path):
