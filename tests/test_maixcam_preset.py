@@ -40,7 +40,7 @@ def test_station_preset_reads_through_maixcdk_pipeline(tmp_path):
     every 320 pixels, no orientation classifier). Measured on bebel 0146 + 0168
     (2026-12-01, the station's quantisation: symmetric activations, per-channel
     weights, calibrated on fraktur_lines/train and RapidOCR images): FP32 6.68 %,
-    INT8 6.59 % (before: 10.0 % INT8, calibrated on these very pages)."""
+    INT8 6.35 % (before: 10.0 % INT8, calibrated on these very pages)."""
     pages = BEBEL[:2]
     directory = make_workspace(tmp_path, pages)
     fp32, log = _recognise(directory, 'maixcam-fp32', pages)

@@ -84,7 +84,8 @@ def main(argv=None):
         started = time.time()
         settings = dict(SETTINGS, **overrides)
         cache = out / 'ranges_{calibrate_method}_{percentile}_{activation_symmetric}_{op_types}.json'.format(
-            **dict(settings, op_types='_'.join(settings.get('op_types') or ['all'])))
+            **dict(settings, op_types='_'.join(settings.get('op_types') or ['all']),
+                   percentile=settings.get('percentile', '')))
         int8 = out / f'{name}.onnx'
         quantize(fp32, int8, rec_blobs(settings['rec_pieces']) if not cache.exists() else [], settings, 'rec',
                  cache=str(cache))
