@@ -32,6 +32,7 @@ from pathlib import Path
 import cv2
 
 from .datasets import DATA
+from .grid import markdown_grid, text_grid
 from .scores import _evaluate
 
 FRAKTUR_MODEL = 'PP-OCRv6_rec_small_fraktur'
@@ -219,18 +220,16 @@ COLUMNS = [('set', 'set', '{}'), ('unit', 'work/page', '{}'), ('system', 'system
            ('seconds', 's', '{:.0f}')]
 
 
+def cells(row):
+    return [fmt.format(row[key]) if row.get(key) is not None else '' for key, _, fmt in COLUMNS]
+
+
 def table(rows):
-    def cell(row, key, fmt):
-        return fmt.format(row[key]) if row.get(key) is not None else ''
-    body = [[title for _, title, _ in COLUMNS]] + [[cell(r, k, f) for k, _, f in COLUMNS] for r in rows]
-    widths = [max(len(line[i]) for line in body) for i in range(len(COLUMNS))]
-    return '\n'.join('  '.join(c.ljust(w) for c, w in zip(line, widths)) for line in body)
+    return text_grid([title for _, title, _ in COLUMNS], [cells(row) for row in rows])
 
 
 def markdown(rows):
-    head = '| ' + ' | '.join(t for _, t, _ in COLUMNS) + ' |\n|' + '---|' * len(COLUMNS)
-    return head + ''.join('\n| ' + ' | '.join(f.format(r[k]) if r.get(k) is not None else '' for k, _, f in COLUMNS)
-                          + ' |' for r in rows)
+    return markdown_grid([title for _, title, _ in COLUMNS], [cells(row) for row in rows])
 
 
 def main(argv=None):

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from .datasets import DATA
+from .grid import markdown_grid, text_grid
 from .scores import _evaluate
 from .unseen import evaluate_page, oldbooks_en, tesseract_testing
 
@@ -296,14 +297,11 @@ def cells(row):
 
 
 def markdown(rows):
-    lines = ['| ' + ' | '.join(title for _, title, _ in COLUMNS) + ' |', '|' + '---|' * len(COLUMNS)]
-    return '\n'.join(lines + ['| ' + ' | '.join(cells(row)) + ' |' for row in rows])
+    return markdown_grid([title for _, title, _ in COLUMNS], [cells(row) for row in rows])
 
 
 def table(rows):
-    body = [[title for _, title, _ in COLUMNS]] + [cells(row) for row in rows]
-    widths = [max(len(line[i]) for line in body) for i in range(len(COLUMNS))]
-    return '\n'.join('  '.join(c.ljust(w) for c, w in zip(line, widths)) for line in body)
+    return text_grid([title for _, title, _ in COLUMNS], [cells(row) for row in rows])
 
 
 NOTE = ("`-P preset maixcam` (the station's pipeline, MaixCDK's PP_OCR; INT8 graphs: symmetric INT8 activations, "

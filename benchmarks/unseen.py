@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .datasets import DATA
+from .grid import markdown_grid, text_grid
 from .models import DEFAULT_DETECTOR, DEFAULT_RECOGNISER
 from .scores import _evaluate, dinglehopper_pages
 
@@ -313,14 +314,11 @@ def cells(row):
 
 
 def markdown(rows):
-    lines = ['| ' + ' | '.join(title for _, title, _ in COLUMNS) + ' |', '|' + '---|' * len(COLUMNS)]
-    return '\n'.join(lines + ['| ' + ' | '.join(cells(row)) + ' |' for row in rows])
+    return markdown_grid([title for _, title, _ in COLUMNS], [cells(row) for row in rows])
 
 
 def table(rows):
-    body = [[title for _, title, _ in COLUMNS]] + [cells(row) for row in rows]
-    widths = [max(len(line[i]) for line in body) for i in range(len(COLUMNS))]
-    return '\n'.join('  '.join(c.ljust(w) for c, w in zip(line, widths)) for line in body)
+    return text_grid([title for _, title, _ in COLUMNS], [cells(row) for row in rows])
 
 
 def main(argv=None):
