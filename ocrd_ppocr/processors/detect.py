@@ -152,9 +152,7 @@ class DetectProcessor(PpocrProcessor):
                 self.logger.warning('region %s on page %s has no pixels', region.id, page_id)
                 continue
             lines = clean_lines([Line(d.points, d.score) for d in self.detector.detect(image.pixels).detections],
-                                merge=self.merge_lines,
-                                ink=ink_mask(image.pixels) if self.fit_to_ink else None,
-                                grey=as_grey(image.pixels) if self.min_contrast > 0 else None,
+                                self.merge_lines, *ink_and_grey(image.pixels, self.fit_to_ink, self.min_contrast),
                                 min_contrast=self.min_contrast)
             parent = polygon_from_points(region.get_Coords().points)
             for line in lines:
@@ -168,14 +166,20 @@ class DetectProcessor(PpocrProcessor):
         return drawn
 
 
+def ink_and_grey(pixels, fit, min_contrast):
+    """(ink mask if `fit`, grey page if `min_contrast` > 0), else None for
+    each: the page converted to grey once for both."""
+    grey = as_grey(pixels) if fit or min_contrast > 0 else None
+    return (ink_mask(grey) if fit else None), (grey if min_contrast > 0 else None)
+
+
 def segment_page(page, page_id, image, detector, merge=True, fit=True, min_contrast=0.0):
     """Detect the lines of a page image (a SegmentImage) and add them to `page`
     as TextRegions with TextLines and a ReadingOrder. Returns the line
     polygons in image pixels (for overlays) and the number of regions."""
     result = detector.detect(image.pixels)
-    regions = layout([Line(d.points, d.score) for d in result.detections],
-                     merge=merge, ink=ink_mask(image.pixels) if fit else None,
-                     grey=as_grey(image.pixels) if min_contrast > 0 else None, min_contrast=min_contrast)
+    regions = layout([Line(d.points, d.score) for d in result.detections], merge,
+                     *ink_and_grey(image.pixels, fit, min_contrast), min_contrast=min_contrast)
     width, height = page.get_imageWidth(), page.get_imageHeight()
     group = OrderedGroupType(id=f'{page_id}_ro' if page_id else 'ro')
     drawn = []
