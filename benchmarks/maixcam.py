@@ -28,12 +28,16 @@ within half a median box height joined left to right with a space), the
 same for FP32 and INT8.
 
 cvimodel columns: where `--cvimodels DIR` (ocrd-ppocr-maixcam-export's
-output with its INT8 rec cvimodel) and tpu-mlir (.venv-tpu) are present,
-the cvimodel reads every CVIMODEL_EVERY-th fraktur_pages GT line (its
+output with its INT8 cvimodels) and tpu-mlir (.venv-tpu) are present, the
+rec cvimodel reads every CVIMODEL_EVERY-th (--quick: QUICK_CVIMODEL_EVERY-th)
+fraktur_pages GT line (its
 48x320 pieces) in tpu-mlir's simulator (pyruntime_cvi, as model_runner
-runs it; some 10 s a piece on 2 cores, hence the sample); reported: its
+runs it; some 5-10 s a piece on 2 cores, hence the sample); reported: its
 line CER and the x86 INT8 graph's on the same lines, and how many of the
-x86 INT8 text's characters differ from the cvimodel's. Else they are empty.
+x86 INT8 text's characters differ from the cvimodel's. The det cvimodel
+maps every DET_FRAME_EVERY-th station frame of tesseract_testing; reported:
+the boxes each finds, the share matched one to one (F1 at IoU 0.5) and the
+IoU of the binarised maps. Else they are empty.
 """
 import argparse
 import json
@@ -53,7 +57,9 @@ SETS = ('tesseract_testing', 'oldbooks_en', 'docbank_samples', 'fraktur_pages')
 TILE_SCALES = {'tesseract_testing': 0.6, 'oldbooks_en': 0.6, 'docbank_samples': 0.9}
 FRAKTUR_PAGES = ('clauren_mimil_1815', 'laube_europa0202_1837')
 QUICK_OLDBOOKS = 4
-CVIMODEL_EVERY = 20
+CVIMODEL_EVERY = 6  # --quick: QUICK_CVIMODEL_EVERY
+QUICK_CVIMODEL_EVERY = 20
+DET_FRAME_EVERY = 6  # of tesseract_testing's station frames, for the det cvimodel
 PRECISIONS = {'maixcam-fp32': 0, 'maixcam': 1}  # index into OUTPUTS[role]
 
 
@@ -178,31 +184,104 @@ def line_cer(lines, texts):
     return score['line_CER'], score['chars']
 
 
-def cvimodel_texts(pieces_by_line, cvimodels, tpu_venv, work, labels):
-    """The INT8 rec cvimodel's reading of the same pieces in tpu-mlir's
-    simulator, or None where the cvimodel or tpu-mlir is missing."""
+def run_cvimodel(role, blobs, cvimodels, tpu_venv, work):
+    """The INT8 cvimodel of `role`'s (last) output for each of `blobs` in
+    tpu-mlir's simulator, or None where the cvimodel or tpu-mlir is missing."""
     from ocrd_ppocr.maixcam.export import CVIMODELS
-    model = Path(cvimodels or '') / CVIMODELS['rec']
+    model = Path(cvimodels or '') / CVIMODELS[role]
     python = Path(tpu_venv) / 'bin' / 'python'
     if not cvimodels or not model.is_file() or not python.is_file():
         return None
     import subprocess
-
-    from ocrd_ppocr.engine.maixcam_pipeline import rec_blob
     work.mkdir(parents=True, exist_ok=True)
-    keys = list(pieces_by_line)
-    blobs = [rec_blob(piece) for key in keys for piece in pieces_by_line[key][0]]
-    np.save(work / 'pieces.npy', np.concatenate(blobs))
+    np.save(work / f'{role}_inputs.npy', np.concatenate(blobs))
     script = Path(__file__).with_name('cvimodel_runner.py')
-    subprocess.run([str(python), str(script), str(model), str(work / 'pieces.npy'), str(work / 'probs.npy')],
+    subprocess.run([str(python), str(script), str(model), str(work / f'{role}_inputs.npy'),
+                    str(work / f'{role}_outputs.npy')],
                    check=True, env=dict(os.environ, PATH=f'{python.parent}{os.pathsep}{os.environ["PATH"]}'))
-    probs = np.load(work / 'probs.npy')
+    return np.load(work / f'{role}_outputs.npy')
+
+
+def cvimodel_texts(pieces_by_line, cvimodels, tpu_venv, work, labels):
+    """The INT8 rec cvimodel's reading of the same pieces in tpu-mlir's
+    simulator, or None where the cvimodel or tpu-mlir is missing."""
+    from ocrd_ppocr.engine.maixcam_pipeline import rec_blob
+    keys = list(pieces_by_line)
+    probs = run_cvimodel('rec', [rec_blob(piece) for key in keys for piece in pieces_by_line[key][0]],
+                         cvimodels, tpu_venv, work)
+    if probs is None:
+        return None
     texts, index = [], 0
     for key in keys:
         count = len(pieces_by_line[key][0])
         texts.append(''.join(greedy(p, labels) for p in probs[index:index + count]))
         index += count
     return texts
+
+
+def station_canvases(pages, every=DET_FRAME_EVERY):
+    """Every `every`-th station frame of `pages` (tile_scale 0.6), letterboxed
+    to the detector's input as the station does it."""
+    from ocrd_ppocr.engine.maixcam_pipeline import STATION, letterbox
+    step_y, step_x = (round(side / TILE_SCALES['tesseract_testing']) for side in STATION.det_shape)
+    canvases = []
+    for _, image_path, _ in pages:
+        image = bgr(image_path)
+        for y in range(0, image.shape[0], step_y):
+            for x in range(0, image.shape[1], step_x):
+                frame = image[y:y + step_y, x:x + step_x]
+                if min(frame.shape[:2]) >= 2:
+                    canvases.append(letterbox(frame)[0])
+    return canvases[::every]
+
+
+def box_agreement(maps, reference_maps):
+    """How far the detector's boxes on `maps` agree with those on
+    `reference_maps` (the cvimodel's): the share of boxes matched one to one
+    at IoU >= 0.5 of their bounding rectangles (F1), and the IoU of the
+    binarised maps."""
+    from ocrd_ppocr.engine.maixcam_pipeline import bitmap_of, boxes_from_bitmap
+
+    def rects(pred):
+        found = boxes_from_bitmap(pred, bitmap_of(pred))
+        return [(c[:, 0].min(), c[:, 1].min(), c[:, 0].max(), c[:, 1].max()) for c, _ in found]
+
+    def iou(a, b):
+        w = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+        h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+        union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+        return w * h / union if union > 0 else 0.0
+
+    matched = ours = theirs = 0
+    inter = union = 0
+    for pred, reference in zip(maps, reference_maps):
+        mine, station = rects(pred), rects(reference)
+        ours, theirs = ours + len(mine), theirs + len(station)
+        free = list(station)
+        for rect in mine:
+            best = max(free, key=lambda other: iou(rect, other), default=None)
+            if best is not None and iou(rect, best) >= 0.5:
+                matched += 1
+                free.remove(best)
+        a, b = bitmap_of(pred), bitmap_of(reference)
+        inter, union = inter + (a & b).sum(), union + (a | b).sum()
+    return {'frames': len(maps), 'boxes_x86': ours, 'boxes_cvimodel': theirs,
+            'box_F1': 100 * 2 * matched / max(1, ours + theirs), 'map_IoU': 100 * inter / max(1, union)}
+
+
+def detector_agreement(pages, det_graph, cvimodels, tpu_venv, work):
+    """The x86 INT8 detector against the det cvimodel on the same frames, or None."""
+    from ocrd_ppocr.engine.maixcam_pipeline import det_blob
+    from ocrd_ppocr.engine.session import load_session
+    canvases = station_canvases(pages)
+    blobs = [det_blob(canvas) for canvas in canvases]
+    simulated = run_cvimodel('det', blobs, cvimodels, tpu_venv, work)
+    if simulated is None:
+        return None
+    session = load_session(det_graph, 1, 'cpu')
+    name = session.get_inputs()[0].name
+    maps = [session.run(None, {name: blob})[0][0, 0] for blob in blobs]
+    return box_agreement(maps, [out.reshape(maps[0].shape) for out in simulated])
 
 
 def maixcam_section(data=DATA, out=Path('results/maixcam'), quick=False, cvimodels=None, tpu_venv='.venv-tpu',
@@ -224,6 +303,9 @@ def maixcam_section(data=DATA, out=Path('results/maixcam'), quick=False, cvimode
             row[preset] = {key: 100 * sum(s[key] * s['gt_chars'] for s in scores) / chars
                            for key in ('page_CER', 'page_CER_gt_order', 'page_CER_running')}
             row[preset]['seconds'] = round(time.time() - started, 1)
+        if name == 'tesseract_testing':
+            row['det_cvimodel'] = detector_agreement(pages, graphs['maixcam'][0], cvimodels, tpu_venv,
+                                                     out / 'cvimodel')
         rows.append(finish(row, 'page_CER'))
         log(summary(rows[-1]))
     lines = line_pieces(data)
@@ -238,8 +320,9 @@ def maixcam_section(data=DATA, out=Path('results/maixcam'), quick=False, cvimode
         cer, chars = line_cer(values, texts)
         row[preset] = {'line_CER': 100 * cer, 'seconds': round(time.time() - started, 1)}
         row[f'{preset}_texts'] = texts
-    sample = list(range(0, len(values), CVIMODEL_EVERY))
-    simulated = cvimodel_texts({key: lines[key] for key in list(lines)[::CVIMODEL_EVERY]}, cvimodels, tpu_venv,
+    every = QUICK_CVIMODEL_EVERY if quick else CVIMODEL_EVERY
+    sample = list(range(0, len(values), every))
+    simulated = cvimodel_texts({key: lines[key] for key in list(lines)[::every]}, cvimodels, tpu_venv,
                                out / 'cvimodel', labels)
     if simulated is not None:
         from rapidfuzz.distance import Levenshtein
@@ -266,6 +349,10 @@ def finish(row, key):
     if cvimodel:
         row['cvimodel_vs_x86'] = '{:.2f} / {:.2f} ({} lines); x86 differs {:.2f}'.format(
             cvimodel['line_CER'], cvimodel['x86_line_CER'], cvimodel['lines'], cvimodel['x86_differs'])
+    det = row.get('det_cvimodel')
+    if det:
+        row['cvimodel_vs_x86'] = 'det, {} frames: {} / {} boxes, box F1 {:.1f}, map IoU {:.1f}'.format(
+            det['frames'], det['boxes_cvimodel'], det['boxes_x86'], det['box_F1'], det['map_IoU'])
     return row
 
 
@@ -282,7 +369,7 @@ def summary(row):
 COLUMNS = [('set', 'set', '{}'), ('unit', 'what', '{}'), ('measure', 'score (evaluate.py)', '{}'),
            ('fp32', '`maixcam-fp32` %', '{:.2f}'), ('int8', '`maixcam` (INT8) %', '{:.2f}'),
            ('gap', 'INT8 - FP32', '{:+.2f}'),
-           ('cvimodel_vs_x86', 'sample: cvimodel INT8 (tpu-mlir sim.) / x86 INT8 %; x86 differs from it %', '{}'),
+           ('cvimodel_vs_x86', 'sample: cvimodel INT8 (tpu-mlir sim.) / x86 INT8; how far x86 agrees', '{}'),
            ('order', 'in GT order FP32 / INT8 %', '{}'), ('running', 'running text FP32 / INT8 %', '{}')]
 
 

@@ -2,10 +2,10 @@
 
 The station (Sophgo cv181x) runs PP-OCRv3 detection at 224x320 and PP-OCRv4
 recognition at 48x320 as INT8. Here both graphs are fixed to those shapes
-(FP32, also what the station's converter takes) and statically quantised with
-ONNX Runtime (QDQ, per-channel weights), calibrated on the committed set of
-real line crops and page windows (calibration/), so that x86 can predict what
-the station reads. Everything is recorded in a manifest with the source
+(FP32, also what the station's converter takes) and quantised as tpu-mlir
+quantises them for the station (station_quant.py: the same INT8 tensors, QDQ
+in ONNX Runtime), calibrated on the committed set of real line crops and page
+windows (calibration/), so that x86 can predict what the station reads. Everything is recorded in a manifest with the source
 models' sha256, so a build is reproducible.
 
 Usage: python -m ocrd_ppocr.maixcam.build SOURCE_DIR... --out DIR
@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -24,6 +25,7 @@ import onnxruntime
 
 HERE = Path(__file__).parent
 CALIBRATION = HERE / 'calibration'
+LOWERING = HERE / 'lowering'
 DET_SHAPE = (224, 320)
 REC_SHAPE = (48, 320)
 SOURCES = {'det': 'PP-OCRv3_det_mobile.onnx', 'rec': 'PP-OCRv4_rec_mobile.onnx'}
@@ -31,36 +33,37 @@ OUTPUTS = {
     'det': ('PP-OCRv3_det_maixcam_fp32.onnx', 'PP-OCRv3_det_maixcam_int8.onnx'),
     'rec': ('PP-OCRv4_rec_maixcam_fp32.onnx', 'PP-OCRv4_rec_maixcam_int8.onnx'),
 }
-# The station's quantisation (tpu-mlir for cv181x): INT8 weights per output
-# channel (the graphs' weights made initializers first: constants_to_
-# initializers) and INT8 activations with symmetric ranges (one threshold per
-# tensor, zero point 0), calibrated on the committed set (calibration/: real
-# images no evaluation uses): percentile 99.99 of |x|, chosen on the tuning
-# lines over 99.999, MinMax and KL divergence (Entropy, the method tpu-mlir's
-# run_calibration.py starts from; it then tunes each threshold on a few
-# inputs, which ONNX Runtime does not). Quantised are the
-# inputs of the ops that carry weights, Conv and MatMul (op_types): tpu-mlir
-# fuses batch norms, activations, the hard-swish's Clip/Div/Mul and the layer
-# norms into them or runs them from INT8 look-up tables, so their
-# intermediate tensors are never quantised on the station; ONNX Runtime's QDQ
-# would quantise each of them on its own (measured on 24 pieces of the tuning
-# lines, MinMax ranges: 98 % of the characters differ from FP32, against 12 %
-# for the station's own cvimodel; docs/details.md, MaixCAM preset).
+# the per-tensor thresholds of each INT8 graph, beside it (export.py hands
+# them to tpu-mlir as its calibration table)
+THRESHOLDS = {'det': 'PP-OCRv3_det_maixcam_thresholds.json', 'rec': 'PP-OCRv4_rec_maixcam_thresholds.json'}
+# The station's quantisation (tpu-mlir 1.30.2 for cv181x), reproduced by
+# station_quant.py: INT8 exactly where tpu-mlir's lowering puts it (every
+# convolution output, the look-up-table activations, a few shape ops; read
+# from tpu-mlir once, committed as lowering/{det,rec}.json), symmetric
+# (zero point 0), convolution weights per output channel and matrix-multiply
+# weights per tensor, everything else float (BF16 on the station). One
+# threshold per tensor: the percentile of |x| over the committed calibration
+# set (calibration/: real images no evaluation uses), 99.99, chosen on the
+# tuning lines over 99.999, MinMax and KL divergence; the same thresholds go
+# into the cvimodel as tpu-mlir's calibration table (export.py, convert.sh),
+# instead of tpu-mlir's own (KL divergence, then tuned on a few inputs).
+# (An earlier build let ONNX Runtime's quantiser choose the INT8 tensors, the
+# inputs of Conv and MatMul: its reading differed from the cvimodel's by
+# 19 % of the characters on fraktur_pages lines; docs/details.md.)
 # Mixed precision: the layers below stay float here and BF16 on the station.
 # This is the ONE place that says which: float_layers() turns it into node
-# names for the ONNX Runtime build, and export.py writes the same names into
-# {det,rec}_float_layers.txt, which convert.sh makes tpu-mlir's quantisation
-# table (nothing else goes into it):
+# names, export.py writes them into {det,rec}_float_layers.txt, which
+# convert.sh makes tpu-mlir's quantisation table (nothing else goes into
+# it); the committed lowering records the list it was made with, and the
+# build refuses a lowering made with another list:
 # - every node of the op types in keep_float (the output activations);
 # - the recogniser: the blocks starting at these Conv nodes of
 #   PP-OCRv4_rec_mobile (paddle2onnx names, `p2o.Conv.N`) and, with
 #   rec_float_head, the CTC head (the last Transpose and after);
 # - the detector: [first node, next node) by name of PP-OCRv3_det_mobile.
 SETTINGS = {
-    'quant_format': 'QDQ', 'per_channel': True, 'activation_type': 'QInt8', 'activation_symmetric': True,
-    'weight_type': 'QInt8', 'calibrate_method': 'Percentile', 'percentile': 99.99,
-    'op_types': ['Conv', 'MatMul'], 'keep_float': ['Softmax', 'Sigmoid'],
-    'rec_pieces': 220, 'det_frames': 200, 'stride': 20,
+    'quantiser': 'station_quant (tpu-mlir 1.30.2 lowering)', 'percentile': 99.99,
+    'keep_float': ['Softmax', 'Sigmoid'], 'rec_pieces': 220, 'det_frames': 200, 'stride': 10,
     'rec_float_blocks': [2, 3, 4, 14, 18, 19, 30, 32], 'rec_float_head': True,
     'det_float_ranges': [['Conv_16', 'Conv_20'], ['Conv_32', 'Conv_36'], ['Conv_71', None]],
 }
@@ -196,49 +199,44 @@ def float_layers(model, role, settings=SETTINGS):
     return list(dict.fromkeys(names))
 
 
-def quantize(fp32, int8, blobs, settings=SETTINGS, role='rec', cache=None):
-    """Static QDQ quantisation of `fp32` into `int8`, calibrated on `blobs`;
-    `cache`: a file for the calibrated ranges (reused where it exists, so
-    that variants of the float layers take seconds: sensitivity.py)."""
-    _quantize_static(fp32, int8, blobs, settings, onnx.load(str(fp32)), role, cache)
-
-
-def _quantize_static(fp32, int8, blobs, settings, model, role, cache):
-    from onnxruntime.quantization import (
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-    keep = float_layers(model, role, settings)
+def quantize(fp32, int8, blobs, settings=SETTINGS, role='rec', thresholds=None):
+    """`fp32` quantised as the station quantises it (station_quant.py) into
+    `int8`, calibrated on `blobs`; `thresholds`: the JSON file of the
+    per-tensor thresholds, written (or, where it exists, reused: the
+    sensitivity scans) there, default beside `int8`."""
+    from . import station_quant
+    lowering = station_quant.load_lowering(role)
+    model = onnx.load(str(fp32))
+    expected = station_tensors_of_float_layers(model, role, settings)
+    if lowering['bf16_layers'] != expected:
+        raise ValueError(f'lowering/{role}.json was made with other float layers than build.SETTINGS names: '
+                         'convert with tpu-mlir and run `python -m ocrd_ppocr.maixcam.station_quant lowering` again')
     if model.opset_import[0].version < 13:
-        # per-channel DequantizeLinear (its axis) needs opset 13: the INT8 graph is
-        # quantised from a converted copy (the FP32 graph, which tpu-mlir reads, stays as it is)
-        converted = Path(str(int8) + '.opset13.onnx')
-        onnx.save(onnx.version_converter.convert_version(model, 13), str(converted))
-        try:
-            return _quantize_static(converted, int8, blobs, settings, onnx.load(str(converted)), role, cache)
-        finally:
-            converted.unlink()
-    blobs = list(blobs)
-    stride = settings['stride']
-    # histogram calibration keeps every activation of a chunk in memory (some
-    # 20 GB for 220 line pieces at once): collect in strides of `stride` inputs
-    reader = _Reader(model.graph.input[0].name, blobs[:len(blobs) // stride * stride])
-    logging.getLogger().setLevel(logging.ERROR)  # its per-tensor warnings are noise here
-    quantize_static(
-        str(fp32), str(int8), reader, op_types_to_quantize=settings.get('op_types'),
-        quant_format=QuantFormat[settings['quant_format']], per_channel=settings['per_channel'],
-        activation_type=QuantType[settings['activation_type']], weight_type=QuantType[settings['weight_type']],
-        calibrate_method=CalibrationMethod[settings['calibrate_method']], nodes_to_exclude=keep,
-        calibration_cache_path=cache,
-        extra_options={'CalibPercentile': settings.get('percentile', 99.999), 'CalibStridedMinMax': stride,
-                       'ActivationSymmetric': settings.get('activation_symmetric', False),
-                       'CalibTensorRangeSymmetric': settings.get('activation_symmetric', False),
-                       'WeightSymmetric': True})
-    quantized = onnx.load(str(int8))  # quantize_static drops the metadata (the dictionary)
-    onnx.helper.set_model_props(quantized, {p.key: p.value for p in model.metadata_props})
+        # per-channel DequantizeLinear (its axis) needs opset 13; the FP32 graph
+        # (which tpu-mlir reads) stays as it is
+        model = onnx.version_converter.convert_version(model, 13)
+    thresholds = Path(thresholds or Path(int8).with_name(THRESHOLDS[role]))
+    with tempfile.TemporaryDirectory() as work:
+        if thresholds.is_file():
+            values = json.loads(thresholds.read_text())
+        else:
+            converted = Path(work) / 'fp32.onnx'
+            onnx.save(model, str(converted))
+            reader = _Reader(model.graph.input[0].name, list(blobs))
+            logging.getLogger().setLevel(logging.ERROR)  # the calibrator's per-tensor notes are noise here
+            # every float tensor: tpu-mlir's table wants a threshold for each op it imports
+            values = station_quant.calibrate(converted, reader, None, settings['percentile'], settings['stride'], work)
+            thresholds.write_text(json.dumps(values, indent=0, sort_keys=True) + '\n')
+    metadata = {prop.key: prop.value for prop in onnx.load(str(fp32), load_external_data=False).metadata_props}
+    quantized = station_quant.quantise_as_station(model, lowering, values)
+    onnx.helper.set_model_props(quantized, metadata)  # the recogniser's dictionary
     onnx.save(quantized, str(int8))
+
+
+def station_tensors_of_float_layers(model, role, settings=SETTINGS):
+    """The output tensors of the float layers: what {det,rec}_float_layers.txt lists."""
+    names = set(float_layers(model, role, settings))
+    return [output for node in model.graph.node if node.name in names for output in node.output]
 
 
 def build(sources, outs, settings=SETTINGS, log=print):
@@ -252,6 +250,7 @@ def build(sources, outs, settings=SETTINGS, log=print):
         if path is None:
             raise FileNotFoundError(f'{SOURCES[role]} not found in {", ".join(map(str, sources))}')
     manifest = {'settings': settings, 'calibration_sha256': sha256_of(CALIBRATION / 'calibration.json'),
+                'lowering_sha256': {role: sha256_of(LOWERING / f'{role}.json') for role in SOURCES},
                 'sources': {role: {'name': path.name, 'sha256': sha256_of(path)} for role, path in found.items()}}
     if all(_up_to_date(Path(outs[role]), manifest, role) for role in SOURCES):
         log(f"ok        MaixCAM graphs in {outs['det']} and {outs['rec']} (up to date)")
@@ -263,6 +262,8 @@ def build(sources, outs, settings=SETTINGS, log=print):
         out.mkdir(parents=True, exist_ok=True)
         fp32, int8 = (out / name for name in OUTPUTS[role])
         fix_shape(found[role], fp32, *shape)
+        if not _same_calibration(out, manifest):
+            (out / THRESHOLDS[role]).unlink(missing_ok=True)  # else reused: a new lowering needs no new thresholds
         quantize(fp32, int8, blobs(), settings, role)
         manifest['outputs'][role] = {'input': [1, 3, *shape], fp32.name: sha256_of(fp32), int8.name: sha256_of(int8)}
         log(f'built     {fp32} (derived from {found[role].name})\nbuilt     {int8} (INT8, derived)')
@@ -271,13 +272,24 @@ def build(sources, outs, settings=SETTINGS, log=print):
     return manifest
 
 
+def _same_calibration(out, manifest):
+    """Whether the thresholds in `out` were calibrated on the same images,
+    sources and calibration settings as `manifest` asks for."""
+    recorded = out / 'maixcam_manifest.json'
+    if not recorded.is_file():
+        return False
+    old, keys = json.loads(recorded.read_text()), ('percentile', 'rec_pieces', 'det_frames', 'stride')
+    return (old.get('calibration_sha256') == manifest['calibration_sha256'] and old.get('sources') == manifest['sources']
+            and all(old.get('settings', {}).get(key) == manifest['settings'].get(key) for key in keys))
+
+
 def _up_to_date(out, manifest, role):
     recorded = out / 'maixcam_manifest.json'
     if not recorded.is_file() or not all((out / name).is_file() for name in OUTPUTS[role]):
         return False
     old = json.loads(recorded.read_text())
     return all(old.get(key) == manifest[key]
-               for key in ('settings', 'calibration_sha256', 'sources'))
+               for key in ('settings', 'calibration_sha256', 'lowering_sha256', 'sources'))
 
 
 def main(argv=None):

@@ -34,6 +34,7 @@ from .build import (
     REC_SHAPE,
     SETTINGS,
     SOURCES,
+    THRESHOLDS,
     fix_shape,
     float_layers,
     sha256_of,
@@ -42,6 +43,7 @@ from .build import (
 
 HERE = Path(__file__).parent
 CONVERT = HERE / 'tpu_mlir' / 'convert.sh'
+CALI_TABLE = HERE / 'tpu_mlir' / 'cali_table.py'
 EXECUTABLES = {'det': 'ocrd-ppocr-detect', 'rec': 'ocrd-ppocr-recognize'}
 LABELS = 'ppocr_keys_v1.txt'
 FLOAT_LAYERS = '{}_float_layers.txt'  # per role (det, rec), read by convert.sh
@@ -93,6 +95,20 @@ def write_graph(role, out):
         raise FileNotFoundError(f'neither {OUTPUTS[role][0]} nor {SOURCES[role]} is installed: run `make models`')
     fix_shape(source, target, *(DET_SHAPE if role == 'det' else REC_SHAPE))
     return target, source
+
+
+def write_thresholds(role, graph, target):
+    """The per-tensor thresholds the installed INT8 graph of `role` was
+    quantised with (build.py), for convert.sh's calibration table: each
+    convolution that tpu-mlir folds with its batch norm named with the batch
+    norm's threshold (station_quant.tpu_mlir_thresholds)."""
+    from .station_quant import tpu_mlir_thresholds
+    installed = find_resource(role, THRESHOLDS[role])
+    if installed is None:
+        raise FileNotFoundError(f'{THRESHOLDS[role]} is not installed: build the MaixCAM graphs first (`make maixcam`)')
+    thresholds = tpu_mlir_thresholds(onnx.load(str(graph), load_external_data=False), json.loads(installed.read_text()))
+    target.write_text(json.dumps(thresholds, indent=0, sort_keys=True) + '\n')
+    return installed
 
 
 def write_labels(rec_graph, target):
@@ -204,12 +220,16 @@ def export(out, run_convert=True, tpu_mlir=None, log=print):
     for role, (graph, _) in graphs.items():
         count = write_float_layers(role, graph, out / FLOAT_LAYERS.format(role))
         log(f'wrote     {FLOAT_LAYERS.format(role)} ({count} tensors kept float/BF16)')
+    for role, (graph, _) in graphs.items():
+        write_thresholds(role, graph, out / f'{role}_thresholds.json')
+    log('wrote     det_thresholds.json, rec_thresholds.json (the INT8 graphs\' scales, for tpu-mlir)')
     listing = write_calibration(out)
     log(f"wrote     calibration/ ({len(listing['det'])} det windows, {len(listing['rec'])} rec pieces)")
     (out / 'pp_ocr.mud').write_text(mud_text())
     shutil.copyfile(CONVERT, out / 'convert.sh')
     (out / 'convert.sh').chmod(0o755)
-    log('wrote     pp_ocr.mud, convert.sh')
+    shutil.copyfile(CALI_TABLE, out / 'cali_table.py')
+    log('wrote     pp_ocr.mud, convert.sh, cali_table.py')
     extra = {'graphs': {role: {'file': graph.name, 'from': str(origin), 'from_sha256': sha256_of(origin)}
                         for role, (graph, origin) in graphs.items()}}
     status = 0

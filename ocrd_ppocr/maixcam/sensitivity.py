@@ -8,8 +8,14 @@ reads it (maixcam_pipeline.StationRecognizer) by the FP32 graph and by INT8
 graphs quantised with build.SETTINGS and another float layer list; reported:
 CER against the lines' text (the v4 dictionary has no ſ: FP32 is far from
 0 on Fraktur, only the difference counts) and the share of characters in
-which INT8's text differs from FP32's. The calibrated ranges are computed
-once and cached (--cache), so that each variant takes seconds.
+which INT8's text differs from FP32's. The thresholds are computed once per
+percentile and cached, so that each variant takes seconds. Since the INT8
+graphs follow tpu-mlir's lowering (station_quant.py), a variant with other
+float layers needs that lowering first: convert with tpu-mlir (convert.sh,
+its quantisation table from the variant's list) and write lowering/rec.json
+with `python -m ocrd_ppocr.maixcam.station_quant lowering`; the block scan
+that chose SETTINGS' list ran with the earlier quantiser (INT8 inputs of
+Conv and MatMul only).
 
     python -m ocrd_ppocr.maixcam.sensitivity SHARED_DATA_DIR --out DIR [--scan]
 
@@ -83,12 +89,12 @@ def main(argv=None):
     def measure(name, **overrides):
         started = time.time()
         settings = dict(SETTINGS, **overrides)
-        cache = out / 'ranges_{calibrate_method}_{percentile}_{activation_symmetric}_{op_types}.json'.format(
-            **dict(settings, op_types='_'.join(settings.get('op_types') or ['all']),
-                   percentile=settings.get('percentile', '')))
+        # thresholds per percentile (reused); other float layers than SETTINGS'
+        # need tpu-mlir's lowering for them first (station_quant.py), else quantize() says so
+        cache = out / f"thresholds_{settings['percentile']}.json"
         int8 = out / f'{name}.onnx'
         quantize(fp32, int8, rec_blobs(settings['rec_pieces']) if not cache.exists() else [], settings, 'rec',
-                 cache=str(cache))
+                 thresholds=str(cache))
         results[name] = dict(scores(read(int8, lines), lines, reference), seconds=round(time.time() - started))
         print(name, results[name], flush=True)
         (out / 'results.json').write_text(json.dumps(results, indent=1) + '\n')

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Convert the MaixCAM PP-OCR pair to cvimodels for the cv181x NPU with
 # tpu-mlir (written by ocrd-ppocr-maixcam-export; run it in that directory
-# with tpu-mlir's model_transform.py, run_calibration.py and model_deploy.py
-# on PATH, e.g. PATH=/path/to/.venv-tpu/bin:$PATH bash convert.sh).
+# with tpu-mlir's model_transform.py and model_deploy.py on PATH, e.g.
+# PATH=/path/to/.venv-tpu/bin:$PATH bash convert.sh).
 #
 # For each model: model_transform.py imports the fixed-shape ONNX graph with
 # the station's preprocessing and keeps ONNX Runtime's outputs on one
-# calibration image as the reference; run_calibration.py calibrates on all of
-# calibration/det or calibration/rec; model_deploy.py writes an INT8 and a
+# calibration image as the reference; cali_table.py writes tpu-mlir's
+# calibration table from {det,rec}_thresholds.json, the thresholds the x86
+# INT8 graph was quantised with (percentiles over calibration/, computed by
+# the build: tpu-mlir's run_calibration.py is not used, so that the station
+# and `-P preset maixcam` quantise with the same scales); model_deploy.py
+# writes an INT8 and a
 # BF16 cvimodel and compares tpu-mlir's simulation of each with the reference
 # (it prints the similarities and fails below its tolerance, which is left at
 # model_deploy.py's defaults: INT8 0.90,0.80 and BF16 0.99,0.90, cosine and
@@ -42,7 +46,7 @@ convert() {
         model_transform.py --model_name "$name" --model_def "../${name}_fp32.onnx" \
             --input_shapes "[$shape]" --mean "$mean" --scale "$scale" --pixel_format bgr "$@" \
             --test_input "$data/$sample" --test_result "${name}_top_outputs.npz" --mlir "$name.mlir"
-        run_calibration.py "$name.mlir" --dataset "$data" --input_num "$count" -o "${name}_cali_table"
+        python3 ../cali_table.py "$name.mlir" "../${role}_thresholds.json" > "${name}_cali_table"
         local qtable=()
         # the layers our ONNX Runtime INT8 graph keeps float ({det,rec}_float_layers.txt):
         # every tpu-mlir op named after one of their output tensors
