@@ -266,7 +266,7 @@ def box_agreement(maps, reference_maps):
         a, b = bitmap_of(pred), bitmap_of(reference)
         inter, union = inter + (a & b).sum(), union + (a | b).sum()
     return {'frames': len(maps), 'boxes_x86': ours, 'boxes_cvimodel': theirs,
-            'box_F1': 100 * 2 * matched / max(1, ours + theirs), 'map_IoU': 100 * inter / max(1, union)}
+            'box_F1': 100 * 2 * matched / max(1, ours + theirs), 'map_IoU': float(100 * inter / max(1, union))}
 
 
 def detector_agreement(pages, det_graph, cvimodels, tpu_venv, work):
@@ -391,13 +391,17 @@ def table(rows):
     return text_grid([title for _, title, _ in COLUMNS], [cells(row) for row in rows])
 
 
-NOTE = ("`-P preset maixcam` (the station's pipeline, MaixCDK's PP_OCR; INT8 graphs: symmetric INT8 activations, "
-        "per-channel INT8 weights, the float/BF16 layers of ocrd_ppocr/maixcam/build.py SETTINGS) against "
+NOTE = ("`-P preset maixcam` (the station's pipeline, MaixCDK's PP_OCR; INT8 graphs quantised where and as "
+        "tpu-mlir quantises the station's cvimodels (ocrd_ppocr/maixcam/station_quant.py: its INT8 tensors, "
+        "symmetric, per-channel convolution weights, the float/BF16 layers of ocrd_ppocr/maixcam/build.py "
+        "SETTINGS), with the thresholds the cvimodels get as their calibration table) against "
         "`maixcam-fp32`, on sets used neither for its calibration (fraktur_lines/train, RapidOCR's test images) "
         "nor for choosing its quantisation (fraktur_lines/train tuning works; the float blocks from an earlier "
         "scan on bebel). Pages: the station detecting in "
         "frames of the page (tile_scale 0.6 at 300 dpi, 0.9 for DocBank's 200 dpi), its boxes put into page "
-        "lines by position; fraktur_pages: the station reading the GT lines (the v4 dictionary has no ſ).")
+        "lines by position; fraktur_pages: the station reading the GT lines (the v4 dictionary has no ſ). "
+        "cvimodel column: ocrd-ppocr-maixcam-export's INT8 cvimodels in tpu-mlir's cv181x simulator, the rec "
+        "cvimodel on a sample of the fraktur_pages lines, the det cvimodel on station frames of tesseract_testing.")
 
 
 def main(argv=None):

@@ -43,8 +43,9 @@ THRESHOLDS = {'det': 'PP-OCRv3_det_maixcam_thresholds.json', 'rec': 'PP-OCRv4_re
 # (zero point 0), convolution weights per output channel and matrix-multiply
 # weights per tensor, everything else float (BF16 on the station). One
 # threshold per tensor: the percentile of |x| over the committed calibration
-# set (calibration/: real images no evaluation uses), 99.99, chosen on the
-# tuning lines over 99.999, MinMax and KL divergence; the same thresholds go
+# set (calibration/: real images no evaluation uses), 99.9, chosen on the
+# tuning lines (CER 28.64 % against 31.19 at 99.99 and 41.70 at 99.999; FP32
+# 28.38; python -m ocrd_ppocr.maixcam.sensitivity); the same thresholds go
 # into the cvimodel as tpu-mlir's calibration table (export.py, convert.sh),
 # instead of tpu-mlir's own (KL divergence, then tuned on a few inputs).
 # (An earlier build let ONNX Runtime's quantiser choose the INT8 tensors, the
@@ -62,7 +63,7 @@ THRESHOLDS = {'det': 'PP-OCRv3_det_maixcam_thresholds.json', 'rec': 'PP-OCRv4_re
 #   rec_float_head, the CTC head (the last Transpose and after);
 # - the detector: [first node, next node) by name of PP-OCRv3_det_mobile.
 SETTINGS = {
-    'quantiser': 'station_quant (tpu-mlir 1.30.2 lowering)', 'percentile': 99.99,
+    'quantiser': 'station_quant (tpu-mlir 1.30.2 lowering)', 'percentile': 99.9,
     'keep_float': ['Softmax', 'Sigmoid'], 'rec_pieces': 220, 'det_frames': 200, 'stride': 10,
     'rec_float_blocks': [2, 3, 4, 14, 18, 19, 30, 32], 'rec_float_head': True,
     'det_float_ranges': [['Conv_16', 'Conv_20'], ['Conv_32', 'Conv_36'], ['Conv_71', None]],
