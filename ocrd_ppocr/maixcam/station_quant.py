@@ -31,7 +31,6 @@ from onnx import helper, numpy_helper
 from .tpu_mlir.cali_table import tensor_of
 
 LOWERING = Path(__file__).parent / 'lowering'
-WEIGHTED = ('Conv', 'MatMul')
 
 
 # -- which tensors are INT8 on the station (read from tpu-mlir) -------------------
@@ -79,7 +78,7 @@ def lowering_from_mlir(text, model):
     locs = dict(_LOC.findall(text))
     names = _tensors(model)
 
-    def tensors_of_graph_of(op_name):
+    def computed_tensor(op_name):
         tensor = tensor_of(op_name, names)
         return fused_tensor(model, tensor) if tensor else None
     producer_node = {output: node.name for node in model.graph.node for output in node.output}
@@ -103,13 +102,13 @@ def lowering_from_mlir(text, model):
             source = by_value.get(entry['operands'][0]) if entry['operands'] else None
             while source and source['op'] == 'Cast' and source['operands']:
                 source = by_value.get(source['operands'][0])
-            tensor = tensors_of_graph_of(source['name']) if source else None
+            tensor = computed_tensor(source['name']) if source else None
             for user in users[value]:
                 target = tensor_of(user['name'], names)
                 if tensor and target in producer_node:
                     edges.update((tensor, reader) for reader in _readers_towards(model, tensor, target))
             continue
-        tensor = tensors_of_graph_of(entry['name'])
+        tensor = computed_tensor(entry['name'])
         if tensor is None:
             continue
         tensors.add(tensor)
@@ -255,14 +254,17 @@ def quantise_as_station(model, lowering, thresholds):
     zero = 'station_zero_point'
     graph.initializer.append(numpy_helper.from_array(np.array(0, np.int8), zero))
 
+    scales = {}
+
     def scale_of(tensor):
-        name = f'{tensor}_station_scale'
-        if name not in {init.name for init in graph.initializer}:
+        if tensor not in scales:
             value = thresholds.get(tensor)
             if value is None:
                 raise KeyError(f'no calibrated threshold for INT8 tensor {tensor}')
-            graph.initializer.append(numpy_helper.from_array(np.array(max(value, 1e-8) / 127, np.float32), name))
-        return name
+            scales[tensor] = f'{tensor}_station_scale'
+            graph.initializer.append(numpy_helper.from_array(np.array(max(value, 1e-8) / 127, np.float32),
+                                                             scales[tensor]))
+        return scales[tensor]
 
     for tensor in lowering['tensors']:
         restored = _qdq(graph, tensor, scale_of(tensor), zero, 'station')
