@@ -19,6 +19,8 @@ calibration table (cali_table), into the cvimodel, so both quantise with the
 same scales.
 """
 import argparse
+import contextlib
+import io
 import json
 import re
 import sys
@@ -185,10 +187,12 @@ def calibrate(fp32, reader, tensors, percentile, stride, work):
                           num_bins=2048, percentile=percentile)
     calibrator.augment_graph()
     calibrator.create_inference_session()
-    for start in range(0, len(reader), stride):
-        reader.set_range(start, min(start + stride, len(reader)))
-        calibrator.collect_data(reader)
-    ranges = calibrator.compute_data()
+    # the calibrator prints a line per stride and per step: not for our users' logs
+    with contextlib.redirect_stdout(io.StringIO()):
+        for start in range(0, len(reader), stride):
+            reader.set_range(start, min(start + stride, len(reader)))
+            calibrator.collect_data(reader)
+        ranges = calibrator.compute_data()
     return {name: float(max(abs(float(np.asarray(ranges[name].range_value[0]).item())),
                             abs(float(np.asarray(ranges[name].range_value[1]).item()))))
             for name in ranges}
