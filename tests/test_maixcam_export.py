@@ -281,3 +281,15 @@ def test_float_layer_lists_name_real_graph_tensors(outdir):
         listed = (outdir / f'{role}_float_layers.txt').read_text().split()
         tensors = {out for node in onnx.load(str(outdir / graph)).graph.node for out in node.output}
         assert listed and set(listed) <= tensors, role
+
+
+def test_missing_models_get_one_line(tmp_path):
+    """Without installed models the export says what is missing and what to
+    run, in one line (no traceback), and exits 1."""
+    result = subprocess.run([sys.executable, '-m', 'ocrd_ppocr.maixcam.export', str(tmp_path / 'out'), '--no-convert'],
+                            env=dict(os.environ, XDG_DATA_HOME=str(tmp_path / 'empty')), cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        'ocrd-ppocr-maixcam-export: error: neither PP-OCRv3_det_maixcam_fp32.onnx nor '
+        'PP-OCRv3_det_mobile.onnx is installed: run `make models`']

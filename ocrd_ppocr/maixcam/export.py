@@ -263,7 +263,10 @@ def main(argv=None):
     parser.add_argument('--no-convert', action='store_true', help='do not run convert.sh even if tpu-mlir is there')
     parser.add_argument('--tpu-mlir', metavar='VENV', help='tpu-mlir installation (default: .venv-tpu if present)')
     args = parser.parse_args(argv)
-    return 1 if export(args.outdir, not args.no_convert, args.tpu_mlir) else 0
+    try:
+        return 1 if export(args.outdir, not args.no_convert, args.tpu_mlir) else 0
+    except FileNotFoundError as error:  # a model or tpu-mlir not installed: one line, no traceback
+        parser.exit(1, f'{parser.prog}: error: {error}\n')
 
 
 if __name__ == '__main__':
