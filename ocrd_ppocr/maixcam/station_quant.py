@@ -84,17 +84,13 @@ def lowering_from_mlir(text, model):
         tensor = tensor_of(op_name, names)
         return fused_tensor(model, tensor) if tensor else None
     producer_node = {output: node.name for node in model.graph.node for output in node.output}
-    ops, by_value = [], {}
+    by_value, users = {}, {}
     for value, dialect, op, operands, result, loc in _OP.findall(text):
         entry = {'op': op, 'operands': re.findall(r'%[\w.]+', operands), 'name': locs.get(loc, ''),
                  'int8': 'quant.uniform<i8' in result}
-        ops.append(entry)
         by_value[value] = entry
-    consumers = {}
-    for entry in ops:
         for operand in entry['operands']:
-            consumers.setdefault(operand, []).append(entry)
-    users = {value: consumers.get(value, []) for value in by_value}
+            users.setdefault(operand, []).append(entry)
     tensors, edges, weights = set(), set(), {}
     for value, entry in by_value.items():
         if not entry['int8']:
@@ -105,7 +101,7 @@ def lowering_from_mlir(text, model):
             while source and source['op'] == 'Cast' and source['operands']:
                 source = by_value.get(source['operands'][0])
             tensor = computed_tensor(source['name']) if source else None
-            for user in users[value]:
+            for user in users.get(value, []):
                 target = tensor_of(user['name'], names)
                 if tensor and target in producer_node:
                     edges.update((tensor, reader) for reader in _readers_towards(model, tensor, target))
