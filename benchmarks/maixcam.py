@@ -285,12 +285,14 @@ def detector_agreement(pages, det_graph, cvimodels, tpu_venv, work):
 
 
 def maixcam_section(data=DATA, out=Path('results/maixcam'), quick=False, cvimodels=None, tpu_venv='.venv-tpu',
-                    log=print):
+                    log=print, sets=SETS, cvimodel_every=None):
     from ocrd_ppocr.engine.maixcam_pipeline import StationDetector, StationRecognizer
     out = Path(out)
     graphs = models()
     rows = []
-    for name, pages in page_sets(data, quick).items():
+    for name, pages in (page_sets(data, quick) if set(sets) - {'fraktur_pages'} else {}).items():
+        if name not in sets:
+            continue
         row = {'set': name, 'unit': f'{len(pages)} pages', 'measure': 'page CER (in GT order; running text)'}
         for preset, (det, rec) in graphs.items():
             detector = StationDetector(det, threads=1, tile_scale=TILE_SCALES[name])
@@ -308,6 +310,8 @@ def maixcam_section(data=DATA, out=Path('results/maixcam'), quick=False, cvimode
                                                      out / 'cvimodel')
         rows.append(finish(row, 'page_CER'))
         log(summary(rows[-1]))
+    if 'fraktur_pages' not in sets:
+        return _written(rows, out)
     lines = line_pieces(data)
     values = list(lines.values())
     row = {'set': 'fraktur_pages', 'unit': f'{len(lines)} GT lines', 'measure': 'line CER (GT lines)'}
@@ -320,7 +324,7 @@ def maixcam_section(data=DATA, out=Path('results/maixcam'), quick=False, cvimode
         cer, chars = line_cer(values, texts)
         row[preset] = {'line_CER': 100 * cer, 'seconds': round(time.time() - started, 1)}
         row[f'{preset}_texts'] = texts
-    every = QUICK_CVIMODEL_EVERY if quick else CVIMODEL_EVERY
+    every = cvimodel_every or (QUICK_CVIMODEL_EVERY if quick else CVIMODEL_EVERY)
     sample = list(range(0, len(values), every))
     simulated = cvimodel_texts({key: lines[key] for key in list(lines)[::every]}, cvimodels, tpu_venv,
                                out / 'cvimodel', labels)
@@ -335,6 +339,10 @@ def maixcam_section(data=DATA, out=Path('results/maixcam'), quick=False, cvimode
     row.pop('maixcam-fp32_texts'), row.pop('maixcam_texts')
     rows.append(finish(row, 'line_CER'))
     log(summary(rows[-1]))
+    return _written(rows, out)
+
+
+def _written(rows, out):
     out.mkdir(parents=True, exist_ok=True)
     (out / 'maixcam.json').write_text(json.dumps(rows, indent=1) + '\n')
     return rows
@@ -411,9 +419,17 @@ def main(argv=None):
     parser.add_argument('--quick', action='store_true', help=f'oldbooks_en: the first {QUICK_OLDBOOKS} pages')
     parser.add_argument('--cvimodels', help='ocrd-ppocr-maixcam-export output with the cvimodels')
     parser.add_argument('--tpu-venv', default='.venv-tpu')
+    parser.add_argument('--sets', default=','.join(SETS), help='comma-separated, of: ' + ', '.join(SETS))
+    parser.add_argument('--cvimodel-every', type=int,
+                        help=f'the rec cvimodel reads every N-th fraktur_pages line (default {CVIMODEL_EVERY}, '
+                             f'--quick {QUICK_CVIMODEL_EVERY}; 1: all, some 40 minutes on 2 cores)')
     args = parser.parse_args(argv)
+    unknown = set(args.sets.split(',')) - set(SETS)
+    if unknown:
+        parser.error(f"unknown set(s) {', '.join(sorted(unknown))}; known: {', '.join(SETS)}")
     out = Path(args.results).resolve() / time.strftime('%Y%m%d-%H%M%S') / 'maixcam'
-    rows = maixcam_section(args.data, out, args.quick, args.cvimodels, args.tpu_venv)
+    rows = maixcam_section(args.data, out, args.quick, args.cvimodels, args.tpu_venv, sets=args.sets.split(','),
+                           cvimodel_every=args.cvimodel_every)
     print(table(rows))
     (out / 'report.md').write_text('## MaixCAM preset: INT8 against FP32 on unseen sets\n\n' + markdown(rows)
                                    + '\n\n' + NOTE + '\n', encoding='utf-8')

@@ -158,3 +158,16 @@ def test_folded_convolutions_get_their_batch_norms_threshold():
     assert thresholds['conv2d_185.tmp_0'] != thresholds[norm.output[0]]
     assert mapped['conv2d_185.tmp_0'] == thresholds[norm.output[0]]
     assert mapped['hardswish_30.tmp_0'] == thresholds['hardswish_30.tmp_0']
+
+
+def test_sensitivity_scores_each_tuning_set_and_their_pool():
+    """The percentile and float layers are chosen on the pooled tuning sets; each set is reported too."""
+    from ocrd_ppocr.maixcam.sensitivity import scores_by_set
+    sets = {'lines': [(None, 'abcd'), (None, 'efgh')], 'kant': [(None, 'ſchoͤn')]}
+    reference = ['abcd', 'efgh', 'ſchoͤn']
+    texts = ['abcd', 'efgx', 'schoͤn']
+    result = scores_by_set(texts, sets, reference)
+    assert result['CER'] == round(100 * 2 / 14, 2)
+    assert result['lines'] == {'CER': 12.5, 'differs': 12.5}
+    assert result['kant'] == {'CER': round(100 / 6, 2), 'differs': round(100 / 6, 2)}
+    assert 'lines' not in scores_by_set(texts[:2], {'lines': sets['lines']})

@@ -200,13 +200,14 @@ def float_layers(model, role, settings=SETTINGS):
     return list(dict.fromkeys(names))
 
 
-def quantize(fp32, int8, blobs, settings=SETTINGS, role='rec', thresholds=None):
+def quantize(fp32, int8, blobs, settings=SETTINGS, role='rec', thresholds=None, lowering=None):
     """`fp32` quantised as the station quantises it (station_quant.py) into
     `int8`, calibrated on `blobs`; `thresholds`: the JSON file of the
     per-tensor thresholds, written (or, where it exists, reused: the
-    sensitivity scans) there, default beside `int8`."""
+    sensitivity scans) there, default beside `int8`; `lowering`: tpu-mlir's
+    lowering for `settings`' float layers (default: the committed one)."""
     from . import station_quant
-    lowering = station_quant.load_lowering(role)
+    lowering = lowering or station_quant.load_lowering(role)
     model = onnx.load(str(fp32))
     expected = station_tensors_of_float_layers(model, role, settings)
     if lowering['bf16_layers'] != expected:

@@ -2,22 +2,29 @@
 TUNING material only (a developer tool, run from a checkout with
 ../shared/data beside it).
 
-The tuning lines are calibration.json's `tune` entries: fraktur_lines/train
-lines of the works not used for calibration. Each is read as the station
-reads it (maixcam_pipeline.StationRecognizer) by the FP32 graph and by INT8
+The tuning material: calibration.json's `tune` entries (fraktur_lines/train
+lines of the works not used for calibration: clean line images) and, with
+--pages, the GT lines of the project's tuning workspaces cut from their page
+scans as the station cuts them (kant_aufklaerung_1784, Fraktur;
+bebel_frau_1879, Antiqua): line images from whole-page scans, as the
+station meets them, which the clean lines do not represent (at percentile
+99.9 they showed INT8 0.3 points from FP32 where scanned pages showed more).
+No evaluation set of the MaixCAM bench is among them. Each line is read as
+the station reads it (maixcam_pipeline.StationRecognizer) by the FP32 graph and by INT8
 graphs quantised with build.SETTINGS and another float layer list; reported:
 CER against the lines' text (the v4 dictionary has no ſ: FP32 is far from
 0 on Fraktur, only the difference counts) and the share of characters in
 which INT8's text differs from FP32's. The thresholds are computed once per
 percentile and cached, so that each variant takes seconds. Since the INT8
 graphs follow tpu-mlir's lowering (station_quant.py), a variant with other
-float layers needs that lowering first: convert with tpu-mlir (convert.sh,
-its quantisation table from the variant's list) and write lowering/rec.json
-with `python -m ocrd_ppocr.maixcam.station_quant lowering`; the block scan
-that chose SETTINGS' list ran with the earlier quantiser (INT8 inputs of
-Conv and MatMul only).
+float layers needs tpu-mlir's lowering for its list: with --tpu-mlir WORK
+(the work/ folder of an ocrd-ppocr-maixcam-export conversion, which holds
+the recogniser's top-level .mlir, its weights and calibration table) each
+variant is lowered there (model_deploy.py --not_gen_bmodel with the
+variant's quantisation table, made as convert.sh makes it: a few seconds)
+and its INT8 graph quantised by that lowering.
 
-    python -m ocrd_ppocr.maixcam.sensitivity SHARED_DATA_DIR --out DIR [--scan]
+    python -m ocrd_ppocr.maixcam.sensitivity SHARED_DATA_DIR --out DIR [--pages] [--scan --tpu-mlir WORK]
 
 Without --scan: FP32, INT8 with SETTINGS' list, and INT8 with nothing float
 but keep_float. With --scan: also each backbone block alone float (on top
@@ -25,6 +32,10 @@ of keep_float and the head), then blocks added greedily by their gain.
 """
 import argparse
 import json
+import os
+import re
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,7 +44,8 @@ import cv2
 import onnx
 from rapidfuzz.distance import Levenshtein
 
-from ..engine.maixcam_pipeline import StationRecognizer
+from ..engine.maixcam_pipeline import StationRecognizer, station_crop
+from . import station_quant
 from .build import (
     CALIBRATION,
     OUTPUTS,
@@ -43,13 +55,73 @@ from .build import (
     fix_shape,
     quantize,
     rec_blobs,
+    station_tensors_of_float_layers,
 )
 from .export import find_resource
+
+REC_NAME = 'PP-OCRv4_rec_maixcam'  # the name convert.sh gives the recogniser in tpu-mlir
 
 
 def tuning_lines(data):
     entries = json.loads((CALIBRATION / 'calibration.json').read_text(encoding='utf-8'))['tune']
     return [(cv2.imread(str(Path(data) / e['source']), cv2.IMREAD_COLOR), e['text']) for e in entries]
+
+
+# tuning workspaces: (name, folder of PAGE files with GT lines, workspace folder their imageFilename is relative to)
+TUNING_PAGES = (
+    ('kant', 'kant_aufklaerung_1784/data/OCR-D-GT-PAGE', 'kant_aufklaerung_1784/data'),
+    ('bebel', 'bebel_frau_1879/GT-PAGE', 'bebel_frau_1879'),
+)
+
+
+def tuning_page_lines(data):
+    """{name: [(line crop, GT text)]} of TUNING_PAGES, cut by their GT polygons as the station cuts."""
+    from ocrd_models.ocrd_page import parse
+    sets = {}
+    for name, pages, workspace in TUNING_PAGES:
+        lines = sets.setdefault(name, [])
+        for xml in sorted((Path(data) / pages).glob('*.xml')):
+            pcgts = parse(str(xml), silence=True)
+            page = pcgts.get_Page()
+            image = cv2.imread(str(Path(data) / workspace / page.imageFilename), cv2.IMREAD_COLOR)
+            for region in page.get_AllRegions(classes=['Text']):
+                for line in region.get_TextLine():
+                    texts = [equiv.Unicode for equiv in line.get_TextEquiv() if equiv.Unicode]
+                    if not texts:
+                        continue
+                    points = [[float(v) for v in pair.split(',')] for pair in line.get_Coords().points.split()]
+                    lines.append((station_crop(image, points).image, texts[0]))
+    return sets
+
+
+class VariantLowering:
+    """tpu-mlir's lowering of the recogniser for other float layers than the
+    committed lowering's, made in a copy of an export's work/ folder."""
+
+    def __init__(self, export_work, out, tpu_venv):
+        self.work = Path(out) / 'tpu-mlir'
+        self.work.mkdir(parents=True, exist_ok=True)
+        for name in (f'{REC_NAME}.mlir', f'{REC_NAME}_cali_table', f'{REC_NAME.lower()}_top_f32_all_weight.npz'):
+            shutil.copy(Path(export_work) / name, self.work / name)
+        self.locations = sorted(set(re.findall(r'loc\("([^"]*)"\)', (self.work / f'{REC_NAME}.mlir').read_text())))
+        self.bin = Path(tpu_venv).resolve() / 'bin'
+
+    def __call__(self, model, settings):
+        tensors = station_tensors_of_float_layers(model, 'rec', settings)
+        committed = station_quant.load_lowering('rec')
+        if tensors == committed['bf16_layers']:
+            return committed
+        # convert.sh's rule: every op named after a float layer's output tensor (its name + '_')
+        table = [location for location in self.locations if any(location.startswith(t + '_') for t in tensors)]
+        (self.work / 'qtable').write_text(''.join(f'{location} BF16\n' for location in table))
+        lowered = self.work / f'{REC_NAME}_cv181x_int8_sym_tpu.mlir'
+        lowered.unlink(missing_ok=True)
+        subprocess.run([str(self.bin / 'python'), str(self.bin / 'model_deploy.py'), '--mlir', f'{REC_NAME}.mlir',
+                        '--processor', 'cv181x', '--quantize', 'INT8', '--calibration_table', f'{REC_NAME}_cali_table',
+                        '--quantize_table', 'qtable', '--model', 'variant.cvimodel', '--not_gen_bmodel'],
+                       cwd=self.work, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env=dict(os.environ, PATH=f'{self.bin}{os.pathsep}{os.environ["PATH"]}'))
+        return {'bf16_layers': tensors, **station_quant.lowering_from_mlir(lowered.read_text(), model)}
 
 
 def read(graph, lines):
@@ -67,35 +139,58 @@ def scores(texts, lines, reference=None):
     return result
 
 
+def scores_by_set(texts, sets, reference=None):
+    """scores() pooled over all `sets` ({name: lines}; `texts` in their order), and per set when there are several."""
+    pooled = [line for lines in sets.values() for line in lines]
+    result = scores(texts, pooled, reference)
+    if len(sets) > 1:
+        start = 0
+        for name, lines in sets.items():
+            end = start + len(lines)
+            result[name] = scores(texts[start:end], lines, reference[start:end] if reference else None)
+            start = end
+    return result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('data', help='../shared/data')
     parser.add_argument('--out', required=True, help='work directory (graphs, cache, results.json)')
     parser.add_argument('--scan', action='store_true', help='per-block scan and greedy selection')
     parser.add_argument('--blocks', help='comma-separated block numbers to try (default: all)')
+    parser.add_argument('--greedy-top', type=int, default=10,
+                        help='the greedy selection tries the blocks with the N best single-block gains (default 10)')
     parser.add_argument('--variants', help='JSON {name: settings overrides} to measure besides the defaults')
     parser.add_argument('--variants-only', action='store_true', help='only FP32 and the --variants')
+    parser.add_argument('--pages', action='store_true', help='also the GT lines of the tuning workspaces (kant, bebel)')
+    parser.add_argument('--tpu-mlir', help="an export's work/ folder: lower variants with other float layers there")
+    parser.add_argument('--tpu-venv', default='.venv-tpu', help="tpu-mlir's virtual environment")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     fp32 = out / OUTPUTS['rec'][0]
     if not fp32.is_file():
         fix_shape(find_resource('rec', SOURCES['rec']), fp32, *REC_SHAPE)
-    lines = tuning_lines(args.data)
+    sets = {'lines': tuning_lines(args.data)}
+    if args.pages:
+        sets.update(tuning_page_lines(args.data))
+    lines = [line for chosen in sets.values() for line in chosen]
+    lowering_for = VariantLowering(args.tpu_mlir, out, args.tpu_venv) if args.tpu_mlir else None
+    model = onnx.load(str(fp32))
     results = {}
     reference = read(fp32, lines)
-    results['fp32'] = scores(reference, lines)
+    results['fp32'] = scores_by_set(reference, sets)
     print('fp32', results['fp32'], flush=True)
     def measure(name, **overrides):
         started = time.time()
         settings = dict(SETTINGS, **overrides)
-        # thresholds per percentile (reused); other float layers than SETTINGS'
-        # need tpu-mlir's lowering for them first (station_quant.py), else quantize() says so
+        # thresholds per percentile (reused); other float layers than the committed
+        # lowering's need tpu-mlir's lowering for them (--tpu-mlir), else quantize() says so
         cache = out / f"thresholds_{settings['percentile']}.json"
         int8 = out / f'{name}.onnx'
         quantize(fp32, int8, rec_blobs(settings['rec_pieces']) if not cache.exists() else [], settings, 'rec',
-                 thresholds=str(cache))
-        results[name] = dict(scores(read(int8, lines), lines, reference), seconds=round(time.time() - started))
+                 thresholds=str(cache), lowering=lowering_for(model, settings) if lowering_for else None)
+        results[name] = dict(scores_by_set(read(int8, lines), sets, reference), seconds=round(time.time() - started))
         print(name, results[name], flush=True)
         (out / 'results.json').write_text(json.dumps(results, indent=1) + '\n')
         return results[name]
@@ -107,14 +202,13 @@ def main(argv=None):
     for name, overrides in json.loads(args.variants or '{}').items():
         measure(name, **overrides)
     if args.scan:
-        model = onnx.load(str(fp32))
         numbers = sorted({int(n.name.rsplit('.', 1)[1]) for n in model.graph.node if n.name.startswith('p2o.Conv.')})
         numbers = [int(b) for b in args.blocks.split(',')] if args.blocks else numbers
         gains = {}
         for block in numbers:
             gains[block] = measure(f'block_{block}', rec_float_blocks=[block], rec_float_head=True)['differs']
         chosen, best = [], results['int8_head']['differs']
-        for block in sorted(gains, key=gains.get):
+        for block in sorted(gains, key=gains.get)[:args.greedy_top]:
             trial = measure(f'greedy_{"_".join(map(str, chosen + [block]))}', rec_float_blocks=chosen + [block],
                             rec_float_head=True)['differs']
             if trial < best - 0.1:
