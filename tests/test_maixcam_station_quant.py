@@ -171,3 +171,11 @@ def test_sensitivity_scores_each_tuning_set_and_their_pool():
     assert result['lines'] == {'CER': 12.5, 'differs': 12.5}
     assert result['kant'] == {'CER': round(100 / 6, 2), 'differs': round(100 / 6, 2)}
     assert 'lines' not in scores_by_set(texts[:2], {'lines': sets['lines']})
+
+
+def test_quantisation_table_names_exactly_the_float_layers_ops():
+    """convert.sh's BF16 table (and the sensitivity scan's): every op tpu-mlir named after a float tensor."""
+    from ocrd_ppocr.maixcam.tpu_mlir.cali_table import quantisation_table
+    table = quantisation_table(TOP_MLIR, ['hardswish_30.tmp_0', 'p2o.Add.237'])
+    assert table.splitlines() == ['hardswish_30.tmp_0_HardSwish BF16', 'p2o.Add.237_Add BF16']
+    assert quantisation_table(TOP_MLIR, ['p2o.Add.23']) == ''  # a name's prefix is not its op

@@ -33,7 +33,6 @@ of keep_float and the head), then blocks added greedily by their gain.
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -58,6 +57,7 @@ from .build import (
     station_tensors_of_float_layers,
 )
 from .export import find_resource
+from .tpu_mlir.cali_table import quantisation_table
 
 REC_NAME = 'PP-OCRv4_rec_maixcam'  # the name convert.sh gives the recogniser in tpu-mlir
 
@@ -103,7 +103,7 @@ class VariantLowering:
         self.work.mkdir(parents=True, exist_ok=True)
         for name in (f'{REC_NAME}.mlir', f'{REC_NAME}_cali_table', f'{REC_NAME.lower()}_top_f32_all_weight.npz'):
             shutil.copy(Path(export_work) / name, self.work / name)
-        self.locations = sorted(set(re.findall(r'loc\("([^"]*)"\)', (self.work / f'{REC_NAME}.mlir').read_text())))
+        self.mlir = (self.work / f'{REC_NAME}.mlir').read_text()
         self.bin = Path(tpu_venv).resolve() / 'bin'
 
     def __call__(self, model, settings):
@@ -111,9 +111,7 @@ class VariantLowering:
         committed = station_quant.load_lowering('rec')
         if tensors == committed['bf16_layers']:
             return committed
-        # convert.sh's rule: every op named after a float layer's output tensor (its name + '_')
-        table = [location for location in self.locations if any(location.startswith(t + '_') for t in tensors)]
-        (self.work / 'qtable').write_text(''.join(f'{location} BF16\n' for location in table))
+        (self.work / 'qtable').write_text(quantisation_table(self.mlir, tensors))  # as convert.sh makes it
         lowered = self.work / f'{REC_NAME}_cv181x_int8_sym_tpu.mlir'
         lowered.unlink(missing_ok=True)
         subprocess.run([str(self.bin / 'python'), str(self.bin / 'model_deploy.py'), '--mlir', f'{REC_NAME}.mlir',

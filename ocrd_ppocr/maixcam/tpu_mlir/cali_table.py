@@ -2,6 +2,7 @@
 in tpu-mlir's own Python, standard library only).
 
 Usage: python cali_table.py MODEL.mlir THRESHOLDS.json > MODEL_cali_table
+       python cali_table.py --qtable MODEL.mlir FLOAT_LAYERS.txt > MODEL_qtable
 
 MODEL.mlir is model_transform.py's output; THRESHOLDS.json the per-tensor
 thresholds the x86 INT8 graph was quantised with (build.py, station_quant.py),
@@ -30,6 +31,14 @@ def tensor_of(op_name, tensors):
     return stem if stem in tensors else None
 
 
+def quantisation_table(mlir_text, float_tensors):
+    """tpu-mlir's quantisation table: every op named after one of
+    `float_tensors` (the float layers' output tensors, {det,rec}_float_layers.txt)
+    in BF16, nothing else."""
+    names = sorted(set(re.findall(r'loc\("([^"]*)"\)', mlir_text)))
+    return ''.join(f'{name} BF16\n' for name in names if any(name.startswith(t + '_') for t in float_tensors))
+
+
 def cali_table(mlir_text, thresholds):
     locs = dict(LOC.findall(mlir_text))
     lines = ['# calibration table of ocrd_ppocr.maixcam: percentile thresholds of the x86 INT8 graph',
@@ -52,5 +61,9 @@ def cali_table(mlir_text, thresholds):
 
 
 if __name__ == '__main__':
-    with open(sys.argv[1], encoding='utf-8') as mlir, open(sys.argv[2], encoding='utf-8') as table:
-        sys.stdout.write(cali_table(mlir.read(), json.load(table)))
+    if sys.argv[1] == '--qtable':
+        with open(sys.argv[2], encoding='utf-8') as mlir, open(sys.argv[3], encoding='utf-8') as layers:
+            sys.stdout.write(quantisation_table(mlir.read(), layers.read().split()))
+    else:
+        with open(sys.argv[1], encoding='utf-8') as mlir, open(sys.argv[2], encoding='utf-8') as table:
+            sys.stdout.write(cali_table(mlir.read(), json.load(table)))

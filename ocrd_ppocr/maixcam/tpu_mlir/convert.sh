@@ -51,9 +51,7 @@ convert() {
         # the layers our ONNX Runtime INT8 graph keeps float ({det,rec}_float_layers.txt):
         # every tpu-mlir op named after one of their output tensors
         if [ -s "../${role}_float_layers.txt" ]; then
-            grep -o 'loc("[^"]*")' "$name.mlir" | sed 's/^loc("//; s/")$//' \
-                | grep -f <(sed 's/[.]/[.]/g; s/^/^/; s/$/_/' "../${role}_float_layers.txt") \
-                | sort -u | sed 's/$/ BF16/' > "${name}_qtable" || true
+            python3 ../cali_table.py --qtable "$name.mlir" "../${role}_float_layers.txt" > "${name}_qtable"
         fi
         if [ -s "${name}_qtable" ]; then qtable=(--quantize_table "${name}_qtable"); fi
         if ! model_deploy.py --mlir "$name.mlir" --processor cv181x --quantize INT8 \
