@@ -65,7 +65,7 @@ THRESHOLDS = {'det': 'PP-OCRv3_det_maixcam_thresholds.json', 'rec': 'PP-OCRv4_re
 SETTINGS = {
     'quantiser': 'station_quant (tpu-mlir 1.30.2 lowering)', 'percentile': 99.9,
     'keep_float': ['Softmax', 'Sigmoid'], 'rec_pieces': 220, 'det_frames': 200, 'stride': 10,
-    'rec_float_blocks': [2, 3, 4, 14, 18, 19, 30, 32], 'rec_float_head': True,
+    'rec_float_blocks': [2, 3, 4, 8, 14, 18, 19, 21, 27, 30, 32], 'rec_float_head': True,
     'det_float_ranges': [['Conv_16', 'Conv_20'], ['Conv_32', 'Conv_36'], ['Conv_71', None]],
 }
 
