@@ -24,11 +24,15 @@ variant is lowered there (model_deploy.py --not_gen_bmodel with the
 variant's quantisation table, made as convert.sh makes it: a few seconds)
 and its INT8 graph quantised by that lowering.
 
-    python -m ocrd_ppocr.maixcam.sensitivity SHARED_DATA_DIR --out DIR [--pages] [--scan --tpu-mlir WORK]
+    python -m ocrd_ppocr.maixcam.sensitivity SHARED_DATA_DIR --out DIR [--pages]
+        [--scan [--from-settings] --tpu-mlir WORK [--checked]]
 
 Without --scan: FP32, INT8 with SETTINGS' list, and INT8 with nothing float
 but keep_float. With --scan: also each backbone block alone float (on top
-of keep_float and the head), then blocks added greedily by their gain.
+of keep_float and the head; with --from-settings, on top of SETTINGS' list),
+then blocks added greedily by their gain. With --checked, a variant whose
+cvimodel fails one of tpu-mlir's checks is skipped (results.json says why):
+SETTINGS' list must pass them, since convert.sh runs them for the station.
 """
 import argparse
 import json
@@ -56,7 +60,7 @@ from .build import (
     rec_blobs,
     station_tensors_of_float_layers,
 )
-from .export import find_resource
+from .export import find_resource, similarities
 from .tpu_mlir.cali_table import quantisation_table
 
 REC_NAME = 'PP-OCRv4_rec_maixcam'  # the name convert.sh gives the recogniser in tpu-mlir
@@ -94,31 +98,53 @@ def tuning_page_lines(data):
     return sets
 
 
+class Rejected(Exception):
+    """A variant whose cvimodel fails one of tpu-mlir's checks (--checked)."""
+
+
 class VariantLowering:
     """tpu-mlir's lowering of the recogniser for other float layers than the
-    committed lowering's, made in a copy of an export's work/ folder."""
+    committed lowering's, made in a copy of an export's work/ folder. With
+    `checked`, each variant is converted in full (a cvimodel, about 20 s) with
+    model_deploy.py's two checks at their default tolerances, as convert.sh
+    runs them (tpu-mlir's INT8 against ONNX Runtime, the cvimodel against
+    tpu-mlir's own interpreter), and a variant that fails one is Rejected."""
 
-    def __init__(self, export_work, out, tpu_venv):
+    def __init__(self, export_work, out, tpu_venv, checked=False):
         self.work = Path(out) / 'tpu-mlir'
         self.work.mkdir(parents=True, exist_ok=True)
-        for name in (f'{REC_NAME}.mlir', f'{REC_NAME}_cali_table', f'{REC_NAME.lower()}_top_f32_all_weight.npz'):
+        names = [f'{REC_NAME}.mlir', f'{REC_NAME}_cali_table', f'{REC_NAME.lower()}_top_f32_all_weight.npz']
+        if checked:
+            names += [f'{REC_NAME}_in_f32.npz', f'{REC_NAME}_top_outputs.npz']
+        for name in names:
             shutil.copy(Path(export_work) / name, self.work / name)
         self.mlir = (self.work / f'{REC_NAME}.mlir').read_text()
         self.bin = Path(tpu_venv).resolve() / 'bin'
+        self.checked = checked
+        self.checks = None  # the last variant's check lines
 
     def __call__(self, model, settings):
         tensors = station_tensors_of_float_layers(model, 'rec', settings)
         committed = station_quant.load_lowering('rec')
+        self.checks = None
         if tensors == committed['bf16_layers']:
             return committed
         (self.work / 'qtable').write_text(quantisation_table(self.mlir, tensors))  # as convert.sh makes it
         lowered = self.work / f'{REC_NAME}_cv181x_int8_sym_tpu.mlir'
         lowered.unlink(missing_ok=True)
-        subprocess.run([str(self.bin / 'python'), str(self.bin / 'model_deploy.py'), '--mlir', f'{REC_NAME}.mlir',
-                        '--processor', 'cv181x', '--quantize', 'INT8', '--calibration_table', f'{REC_NAME}_cali_table',
-                        '--quantize_table', 'qtable', '--model', 'variant.cvimodel', '--not_gen_bmodel'],
-                       cwd=self.work, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       env=dict(os.environ, PATH=f'{self.bin}{os.pathsep}{os.environ["PATH"]}'))
+        command = [str(self.bin / 'python'), str(self.bin / 'model_deploy.py'), '--mlir', f'{REC_NAME}.mlir',
+                   '--processor', 'cv181x', '--quantize', 'INT8', '--calibration_table', f'{REC_NAME}_cali_table',
+                   '--quantize_table', 'qtable', '--model', 'variant.cvimodel']
+        command += (['--test_input', f'{REC_NAME}_in_f32.npz', '--test_reference', f'{REC_NAME}_top_outputs.npz']
+                    if self.checked else ['--not_gen_bmodel'])
+        run = subprocess.run(command, cwd=self.work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             env=dict(os.environ, PATH=f'{self.bin}{os.pathsep}{os.environ["PATH"]}'))
+        if self.checked:
+            self.checks = [line for line in similarities(run.stdout) if 'int8_sym' in line]
+            if run.returncode != 0:
+                raise Rejected('; '.join(self.checks) or run.stdout[-500:])
+        elif run.returncode != 0:
+            raise RuntimeError(f'model_deploy.py failed:\n{run.stdout[-2000:]}')
         return {'bf16_layers': tensors, **station_quant.lowering_from_mlir(lowered.read_text(), model)}
 
 
@@ -156,12 +182,16 @@ def main(argv=None):
     parser.add_argument('--out', required=True, help='work directory (graphs, cache, results.json)')
     parser.add_argument('--scan', action='store_true', help='per-block scan and greedy selection')
     parser.add_argument('--blocks', help='comma-separated block numbers to try (default: all)')
+    parser.add_argument('--from-settings', action='store_true',
+                        help="--scan: add blocks to SETTINGS' list instead of starting from none")
     parser.add_argument('--greedy-top', type=int, default=10,
                         help='the greedy selection tries the blocks with the N best single-block gains (default 10)')
     parser.add_argument('--variants', help='JSON {name: settings overrides} to measure besides the defaults')
     parser.add_argument('--variants-only', action='store_true', help='only FP32 and the --variants')
     parser.add_argument('--pages', action='store_true', help='also the GT lines of the tuning workspaces (kant, bebel)')
     parser.add_argument('--tpu-mlir', help="an export's work/ folder: lower variants with other float layers there")
+    parser.add_argument('--checked', action='store_true',
+                        help="with --tpu-mlir: convert each variant in full and skip those failing tpu-mlir's checks")
     parser.add_argument('--tpu-venv', default='.venv-tpu', help="tpu-mlir's virtual environment")
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -173,7 +203,7 @@ def main(argv=None):
     if args.pages:
         sets.update(tuning_page_lines(args.data))
     lines = [line for chosen in sets.values() for line in chosen]
-    lowering_for = VariantLowering(args.tpu_mlir, out, args.tpu_venv) if args.tpu_mlir else None
+    lowering_for = VariantLowering(args.tpu_mlir, out, args.tpu_venv, args.checked) if args.tpu_mlir else None
     model = onnx.load(str(fp32))
     results = {}
     reference = read(fp32, lines)
@@ -186,9 +216,18 @@ def main(argv=None):
         # lowering's need tpu-mlir's lowering for them (--tpu-mlir), else quantize() says so
         cache = out / f"thresholds_{settings['percentile']}.json"
         int8 = out / f'{name}.onnx'
+        try:
+            lowering = lowering_for(model, settings) if lowering_for else None
+        except Rejected as failed:
+            results[name] = {'rejected': str(failed)}
+            print(name, results[name], flush=True)
+            (out / 'results.json').write_text(json.dumps(results, indent=1) + '\n')
+            return None
         quantize(fp32, int8, rec_blobs(settings['rec_pieces']) if not cache.exists() else [], settings, 'rec',
-                 thresholds=str(cache), lowering=lowering_for(model, settings) if lowering_for else None)
+                 thresholds=str(cache), lowering=lowering)
         results[name] = dict(scores_by_set(read(int8, lines), sets, reference), seconds=round(time.time() - started))
+        if lowering_for and lowering_for.checks:
+            results[name]['tpu_mlir_checks'] = lowering_for.checks
         print(name, results[name], flush=True)
         (out / 'results.json').write_text(json.dumps(results, indent=1) + '\n')
         return results[name]
@@ -203,15 +242,19 @@ def main(argv=None):
         numbers = sorted({int(n.name.rsplit('.', 1)[1]) for n in model.graph.node if n.name.startswith('p2o.Conv.')})
         numbers = [int(b) for b in args.blocks.split(',')] if args.blocks else numbers
         gains = {}
-        for block in numbers:
-            gains[block] = measure(f'block_{block}', rec_float_blocks=[block], rec_float_head=True)['differs']
-        chosen, best = [], results['int8_head']['differs']
+        start = list(SETTINGS['rec_float_blocks']) if args.from_settings else []
+        for block in (b for b in numbers if b not in start):
+            scored = measure(f'block_{block}', rec_float_blocks=start + [block], rec_float_head=True)
+            if scored:
+                gains[block] = scored['differs']
+        chosen, best = start, results.get('int8_settings' if start else 'int8_head', {}).get('differs', 100.0)
         for block in sorted(gains, key=gains.get)[:args.greedy_top]:
-            trial = measure(f'greedy_{"_".join(map(str, chosen + [block]))}', rec_float_blocks=chosen + [block],
-                            rec_float_head=True)['differs']
+            scored = measure(f'greedy_{"_".join(map(str, chosen + [block]))}', rec_float_blocks=chosen + [block],
+                             rec_float_head=True)
+            trial = scored['differs'] if scored else best
             if trial < best - 0.1:
                 chosen, best = chosen + [block], trial
-            if len(chosen) >= 8:
+            if len(chosen) >= len(start) + 8:
                 break
         results['chosen'] = chosen
         (out / 'results.json').write_text(json.dumps(results, indent=1) + '\n')
