@@ -2,8 +2,9 @@
 pipeline, INT8) against `maixcam-fp32` on sets that neither the INT8
 calibration nor the choice of its quantisation saw (the calibration set is
 fraktur_lines/train and RapidOCR's test images, the tuning lines other works
-of fraktur_lines/train, see ocrd_ppocr/maixcam/calibration/calibration.json;
-the float blocks come from an earlier scan on bebel).
+of fraktur_lines/train and the GT lines of kant and bebel, see
+ocrd_ppocr/maixcam/calibration/calibration.json and maixcam/sensitivity.py;
+the detector's float blocks come from an earlier scan on bebel).
 
 In `make bench` the cvimodel columns are filled when MAIXCAM_CVIMODELS names
 an ocrd-ppocr-maixcam-export output with cvimodels.
@@ -404,8 +405,9 @@ NOTE = ("`-P preset maixcam` (the station's pipeline, MaixCDK's PP_OCR; INT8 gra
         "symmetric, per-channel convolution weights, the float/BF16 layers of ocrd_ppocr/maixcam/build.py "
         "SETTINGS), with the thresholds the cvimodels get as their calibration table) against "
         "`maixcam-fp32`, on sets used neither for its calibration (fraktur_lines/train, RapidOCR's test images) "
-        "nor for choosing its quantisation (fraktur_lines/train tuning works; the float blocks from an earlier "
-        "scan on bebel). Pages: the station detecting in "
+        "nor for choosing its quantisation (the tuning lines: other works of fraktur_lines/train and the GT lines "
+        "of kant_aufklaerung_1784 and bebel_frau_1879; the detector's float blocks from an earlier scan on "
+        "bebel). Pages: the station detecting in "
         "frames of the page (tile_scale 0.6 at 300 dpi, 0.9 for DocBank's 200 dpi), its boxes put into page "
         "lines by position; fraktur_pages: the station reading the GT lines (the v4 dictionary has no ſ). "
         "cvimodel column: ocrd-ppocr-maixcam-export's INT8 cvimodels in tpu-mlir's cv181x simulator, the rec "
