@@ -60,7 +60,9 @@ THRESHOLDS = {'det': 'PP-OCRv3_det_maixcam_thresholds.json', 'rec': 'PP-OCRv4_re
 # - every node of the op types in keep_float (the output activations);
 # - the recogniser: the blocks starting at these Conv nodes of
 #   PP-OCRv4_rec_mobile (paddle2onnx names, `p2o.Conv.N`) and, with
-#   rec_float_head, the CTC head (the last Transpose and after);
+#   rec_float_head, the CTC head (the last Transpose and after); chosen on
+#   the tuning lines among lists whose cvimodel passes tpu-mlir's checks
+#   (python -m ocrd_ppocr.maixcam.sensitivity --checked; docs/details.md);
 # - the detector: [first node, next node) by name of PP-OCRv3_det_mobile.
 SETTINGS = {
     'quantiser': 'station_quant (tpu-mlir 1.30.2 lowering)', 'percentile': 99.9,
