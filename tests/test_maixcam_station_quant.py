@@ -179,3 +179,19 @@ def test_quantisation_table_names_exactly_the_float_layers_ops():
     table = quantisation_table(TOP_MLIR, ['hardswish_30.tmp_0', 'p2o.Add.237'])
     assert table.splitlines() == ['hardswish_30.tmp_0_HardSwish BF16', 'p2o.Add.237_Add BF16']
     assert quantisation_table(TOP_MLIR, ['p2o.Add.23']) == ''  # a name's prefix is not its op
+
+
+def test_float_share_counts_the_multiply_accumulates_the_float_layers_keep():
+    """The scan reports each float layer list's cost: its share of the recogniser's multiply-accumulates."""
+    from ocrd_ppocr.maixcam.build import SETTINGS
+    from ocrd_ppocr.maixcam.sensitivity import float_share, multiply_accumulates
+    model = graph('rec')
+    counts = multiply_accumulates(model)
+    # the first convolution: 16 filters of 3x3x3 at stride 2 on the 48x320 input, once per 24x160 output pixel
+    assert counts['p2o.Conv.0'] == 16 * 3 * 3 * 3 * 24 * 160
+    assert 600e6 < sum(counts.values()) < 800e6
+    nothing = dict(SETTINGS, rec_float_blocks=[], rec_float_head=False)
+    assert float_share(counts, model, nothing) == 0
+    assert float_share(counts, model, dict(nothing, rec_float_blocks=list(range(38)), rec_float_head=True)) == 100
+    fewer = float_share(counts, model, dict(SETTINGS, rec_float_blocks=SETTINGS['rec_float_blocks'][:-1]))
+    assert 0 < fewer < float_share(counts, model, SETTINGS) < 100

@@ -13,8 +13,10 @@ No evaluation set of the MaixCAM bench is among them. Each line is read as
 the station reads it (maixcam_pipeline.StationRecognizer) by the FP32 graph and by INT8
 graphs quantised with build.SETTINGS and another float layer list; reported:
 CER against the lines' text (the v4 dictionary has no ſ: FP32 is far from
-0 on Fraktur, only the difference counts) and the share of characters in
-which INT8's text differs from FP32's. The thresholds are computed once per
+0 on Fraktur, only the difference counts), the share of characters in
+which INT8's text differs from FP32's, and the variant's cost on the station
+(float_macs: the share of multiply-accumulates kept float, BF16 there, which
+runs slower than INT8). The thresholds are computed once per
 percentile and cached, so that each variant takes seconds. Since the INT8
 graphs follow tpu-mlir's lowering (station_quant.py), a variant with other
 float layers needs tpu-mlir's lowering for its list: with --tpu-mlir WORK
@@ -44,7 +46,9 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import onnx
+import onnxruntime
 from rapidfuzz.distance import Levenshtein
 
 from ..engine.maixcam_pipeline import StationRecognizer, station_crop
@@ -56,6 +60,7 @@ from .build import (
     SETTINGS,
     SOURCES,
     fix_shape,
+    float_layers,
     quantize,
     rec_blobs,
     station_tensors_of_float_layers,
@@ -148,6 +153,38 @@ class VariantLowering:
         return {'bf16_layers': tensors, **station_quant.lowering_from_mlir(lowered.read_text(), model)}
 
 
+def multiply_accumulates(model):
+    """{node name: multiply-accumulates} of the Conv and MatMul/Gemm nodes of
+    `model` (fixed input shape) for one input, the shapes read from one run
+    of ONNX Runtime with every tensor exposed."""
+    exposed = onnx.ModelProto()
+    exposed.CopyFrom(model)
+    del exposed.graph.output[:]
+    exposed.graph.output.extend(onnx.helper.make_empty_tensor_value_info(out)
+                                for node in model.graph.node for out in node.output)
+    session = onnxruntime.InferenceSession(exposed.SerializeToString(), providers=['CPUExecutionProvider'])
+    feed = {i.name: np.zeros(i.shape, np.float32) for i in session.get_inputs()}
+    shapes = {o.name: v.shape for o, v in zip(session.get_outputs(), session.run(None, feed))}
+    shapes.update({i.name: tuple(i.dims) for i in model.graph.initializer})
+    counts = {}
+    for node in model.graph.node:
+        if node.op_type == 'Conv':  # every weight once per output pixel
+            out = shapes[node.output[0]]
+            counts[node.name] = int(np.prod(shapes[node.input[1]])) * out[2] * out[3]
+        elif node.op_type in ('MatMul', 'Gemm'):
+            rows, inner = shapes[node.input[0]], shapes[node.input[1]]
+            counts[node.name] = int(np.prod(rows[:-1])) * rows[-1] * inner[-1]
+    return counts
+
+
+def float_share(counts, model, settings):
+    """Percentage of the multiply-accumulates that `settings` keep float (BF16
+    on the station, where the TPU is several times slower than in INT8): the
+    cost of a float layer list, which no device here can time."""
+    kept = set(float_layers(model, 'rec', settings))
+    return round(100 * sum(n for name, n in counts.items() if name in kept) / sum(counts.values()), 1)
+
+
 def read(graph, lines):
     reader = StationRecognizer(str(graph), threads=1)
     return [reader.read_line(image).text for image, _ in lines]
@@ -205,6 +242,7 @@ def main(argv=None):
     lines = [line for chosen in sets.values() for line in chosen]
     lowering_for = VariantLowering(args.tpu_mlir, out, args.tpu_venv, args.checked) if args.tpu_mlir else None
     model = onnx.load(str(fp32))
+    counts = multiply_accumulates(model)
     results = {}
     reference = read(fp32, lines)
     results['fp32'] = scores_by_set(reference, sets)
@@ -225,7 +263,8 @@ def main(argv=None):
             return None
         quantize(fp32, int8, rec_blobs(settings['rec_pieces']) if not cache.exists() else [], settings, 'rec',
                  thresholds=str(cache), lowering=lowering)
-        results[name] = dict(scores_by_set(read(int8, lines), sets, reference), seconds=round(time.time() - started))
+        results[name] = dict(scores_by_set(read(int8, lines), sets, reference), seconds=round(time.time() - started),
+                             float_macs=float_share(counts, model, settings))
         if lowering_for and lowering_for.checks:
             results[name]['tpu_mlir_checks'] = lowering_for.checks
         print(name, results[name], flush=True)
