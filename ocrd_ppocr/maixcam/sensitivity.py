@@ -244,9 +244,15 @@ def main(argv=None):
     model = onnx.load(str(fp32))
     counts = multiply_accumulates(model)
     results = {}
+
+    def record(name, result):
+        results[name] = result
+        print(name, result, flush=True)
+        (out / 'results.json').write_text(json.dumps(results, indent=1) + '\n')
+
     reference = read(fp32, lines)
-    results['fp32'] = scores_by_set(reference, sets)
-    print('fp32', results['fp32'], flush=True)
+    record('fp32', scores_by_set(reference, sets))
+
     def measure(name, **overrides):
         started = time.time()
         settings = dict(SETTINGS, **overrides)
@@ -257,19 +263,16 @@ def main(argv=None):
         try:
             lowering = lowering_for(model, settings) if lowering_for else None
         except Rejected as failed:
-            results[name] = {'rejected': str(failed)}
-            print(name, results[name], flush=True)
-            (out / 'results.json').write_text(json.dumps(results, indent=1) + '\n')
+            record(name, {'rejected': str(failed)})
             return None
         quantize(fp32, int8, rec_blobs(settings['rec_pieces']) if not cache.exists() else [], settings, 'rec',
                  thresholds=str(cache), lowering=lowering)
-        results[name] = dict(scores_by_set(read(int8, lines), sets, reference), seconds=round(time.time() - started),
-                             float_macs=float_share(counts, model, settings))
+        result = dict(scores_by_set(read(int8, lines), sets, reference), seconds=round(time.time() - started),
+                      float_macs=float_share(counts, model, settings))
         if lowering_for and lowering_for.checks:
-            results[name]['tpu_mlir_checks'] = lowering_for.checks
-        print(name, results[name], flush=True)
-        (out / 'results.json').write_text(json.dumps(results, indent=1) + '\n')
-        return results[name]
+            result['tpu_mlir_checks'] = lowering_for.checks
+        record(name, result)
+        return result
 
     if not args.variants_only:
         measure('int8_settings')
