@@ -26,7 +26,9 @@ Sets and scores (evaluate.py, ../shared/eval):
 The station's boxes come per frame, with no reading order: for page CER they
 are put into page lines (sorted by their centre's y, boxes whose centres lie
 within half a median box height joined left to right with a space), the
-same for FP32 and INT8.
+same for FP32 and INT8. Beside each INT8 - FP32 gap: its 95 % interval,
+bootstrapped over the set's pages (both presets on the same resampled
+pages), since a handful of pages decide each set's figure.
 
 cvimodel columns: where `--cvimodels DIR` (ocrd-ppocr-maixcam-export's
 output with its INT8 cvimodels) and tpu-mlir (.venv-tpu) are present, the
@@ -306,6 +308,7 @@ def maixcam_section(data=DATA, out=Path('results/maixcam'), quick=False, cvimode
             row[preset] = {key: 100 * sum(s[key] * s['gt_chars'] for s in scores) / chars
                            for key in ('page_CER', 'page_CER_gt_order', 'page_CER_running')}
             row[preset]['seconds'] = round(time.time() - started, 1)
+            row[f'{preset}_units'] = [(s['page_CER'] * s['gt_chars'], s['gt_chars']) for s in scores]
         if name == 'tesseract_testing':
             row['det_cvimodel'] = detector_agreement(pages, graphs['maixcam'][0], cvimodels, tpu_venv,
                                                      out / 'cvimodel')
@@ -325,6 +328,7 @@ def maixcam_section(data=DATA, out=Path('results/maixcam'), quick=False, cvimode
         cer, chars = line_cer(values, texts)
         row[preset] = {'line_CER': 100 * cer, 'seconds': round(time.time() - started, 1)}
         row[f'{preset}_texts'] = texts
+        row[f'{preset}_units'] = per_page_errors(list(lines), values, texts)
     every = cvimodel_every or (QUICK_CVIMODEL_EVERY if quick else CVIMODEL_EVERY)
     sample = list(range(0, len(values), every))
     simulated = cvimodel_texts({key: lines[key] for key in list(lines)[::every]}, cvimodels, tpu_venv,
@@ -343,6 +347,35 @@ def maixcam_section(data=DATA, out=Path('results/maixcam'), quick=False, cvimode
     return _written(rows, out)
 
 
+def per_page_errors(keys, values, texts):
+    """[(line CER x characters, characters)] per fraktur_pages page (keys: (page, line number))."""
+    pages = {}
+    for (page, _), value, text in zip(keys, values, texts):
+        pages.setdefault(page, ([], []))
+        pages[page][0].append(value)
+        pages[page][1].append(text)
+    units = []
+    for page_values, page_texts in pages.values():
+        cer, chars = line_cer(page_values, page_texts)
+        units.append((cer * chars, chars))
+    return units
+
+
+def gap_interval(fp32_units, int8_units, samples=10000, seed=1):
+    """95 % interval (percentile bootstrap, pages resampled with replacement,
+    both presets on the same draw) of the gap 100 * (INT8 errors - FP32
+    errors) / characters; `*_units`: [(errors, characters)] per page, the same
+    pages in the same order. Pages, not lines, are the unit: the lines of a
+    page share its print and scan, so their errors are not independent."""
+    fp32 = np.array([errors for errors, _ in fp32_units], float)
+    int8 = np.array([errors for errors, _ in int8_units], float)
+    chars = np.array([count for _, count in fp32_units], float)
+    draws = np.random.default_rng(seed).integers(0, len(chars), size=(samples, len(chars)))
+    gaps = 100 * (int8[draws].sum(axis=1) - fp32[draws].sum(axis=1)) / chars[draws].sum(axis=1)
+    low, high = np.percentile(gaps, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def _written(rows, out):
     out.mkdir(parents=True, exist_ok=True)
     (out / 'maixcam.json').write_text(json.dumps(rows, indent=1) + '\n')
@@ -353,6 +386,10 @@ def finish(row, key):
     row['key'] = key
     row['fp32'], row['int8'] = row['maixcam-fp32'][key], row['maixcam'][key]
     row['gap'] = row['int8'] - row['fp32']
+    fp32_units, int8_units = row.pop('maixcam-fp32_units', None), row.pop('maixcam_units', None)
+    if fp32_units and len(fp32_units) > 1:
+        row['gap_95'] = gap_interval(fp32_units, int8_units)
+        row['pages'] = len(fp32_units)
     cvimodel = row.get('cvimodel', {})
     row['cvimodel_int8'] = cvimodel.get(key)
     if cvimodel:
@@ -372,18 +409,24 @@ def summary(row):
             row['maixcam-fp32']['page_CER_gt_order'], row['maixcam']['page_CER_gt_order'],
             row['maixcam-fp32']['page_CER_running'], row['maixcam']['page_CER_running'])
     return (f"  {row['set']} ({row['unit']}): {row['measure'].split(' (')[0]} FP32 {row['fp32']:.2f} %, "
-            f"INT8 {row['int8']:.2f} % (gap {row['gap']:+.2f}){extra}")
+            f"INT8 {row['int8']:.2f} % (gap {row['gap']:+.2f}{interval(row)}){extra}")
+
+
+def interval(row):
+    return ', 95 % [{:+.2f}, {:+.2f}] over {} pages'.format(*row['gap_95'], row['pages']) if row.get('gap_95') else ''
 
 
 COLUMNS = [('set', 'set', '{}'), ('unit', 'what', '{}'), ('measure', 'score (evaluate.py)', '{}'),
            ('fp32', '`maixcam-fp32` %', '{:.2f}'), ('int8', '`maixcam` (INT8) %', '{:.2f}'),
-           ('gap', 'INT8 - FP32', '{:+.2f}'),
+           ('gap', 'INT8 - FP32', '{:+.2f}'), ('gap_interval', '95 % interval (pages resampled)', '{}'),
            ('cvimodel_vs_x86', 'sample: cvimodel INT8 (tpu-mlir sim.) / x86 INT8; how far x86 agrees', '{}'),
            ('order', 'in GT order FP32 / INT8 %', '{}'), ('running', 'running text FP32 / INT8 %', '{}')]
 
 
 def cells(row):
     row = dict(row)
+    if row.get('gap_95'):
+        row['gap_interval'] = '[{:+.2f}, {:+.2f}]'.format(*row['gap_95'])
     if 'page_CER_gt_order' in row['maixcam']:
         row['order'] = '{:.2f} / {:.2f}'.format(row['maixcam-fp32']['page_CER_gt_order'],
                                                 row['maixcam']['page_CER_gt_order'])
