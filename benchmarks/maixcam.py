@@ -51,6 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ocrd_ppocr.maixcam.uncertainty import gap_interval
+
 from .datasets import DATA
 from .grid import markdown_grid, text_grid
 from .scores import _evaluate
@@ -361,21 +363,6 @@ def per_page_errors(keys, values, texts):
     return units
 
 
-def gap_interval(fp32_units, int8_units, samples=10000, seed=1):
-    """95 % interval (percentile bootstrap, pages resampled with replacement,
-    both presets on the same draw) of the gap 100 * (INT8 errors - FP32
-    errors) / characters; `*_units`: [(errors, characters)] per page, the same
-    pages in the same order. Pages, not lines, are the unit: the lines of a
-    page share its print and scan, so their errors are not independent."""
-    fp32 = np.array([errors for errors, _ in fp32_units], float)
-    int8 = np.array([errors for errors, _ in int8_units], float)
-    chars = np.array([count for _, count in fp32_units], float)
-    draws = np.random.default_rng(seed).integers(0, len(chars), size=(samples, len(chars)))
-    gaps = 100 * (int8[draws].sum(axis=1) - fp32[draws].sum(axis=1)) / chars[draws].sum(axis=1)
-    low, high = np.percentile(gaps, [2.5, 97.5])
-    return float(low), float(high)
-
-
 def _written(rows, out):
     out.mkdir(parents=True, exist_ok=True)
     (out / 'maixcam.json').write_text(json.dumps(rows, indent=1) + '\n')
@@ -386,6 +373,7 @@ def finish(row, key):
     row['key'] = key
     row['fp32'], row['int8'] = row['maixcam-fp32'][key], row['maixcam'][key]
     row['gap'] = row['int8'] - row['fp32']
+    # pages, not lines, are resampled: a page's lines share its print and scan
     fp32_units, int8_units = row.pop('maixcam-fp32_units', None), row.pop('maixcam_units', None)
     if fp32_units and len(fp32_units) > 1:
         row['gap_95'] = gap_interval(fp32_units, int8_units)

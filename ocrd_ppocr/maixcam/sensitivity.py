@@ -13,7 +13,8 @@ No evaluation set of the MaixCAM bench is among them. Each line is read as
 the station reads it (maixcam_pipeline.StationRecognizer) by the FP32 graph and by INT8
 graphs quantised with build.SETTINGS and another float layer list; reported:
 CER against the lines' text (the v4 dictionary has no ſ: FP32 is far from
-0 on Fraktur, only the difference counts), the share of characters in
+0 on Fraktur, only the difference counts) with the 95 % interval of the
+pooled INT8 - FP32 gap (lines resampled; gap_95), the share of characters in
 which INT8's text differs from FP32's, and the variant's cost on the station
 (float_macs: the share of multiply-accumulates kept float, BF16 there, which
 runs slower than INT8). The thresholds are computed once per
@@ -67,6 +68,7 @@ from .build import (
 )
 from .export import find_resource, similarities
 from .tpu_mlir.cali_table import quantisation_table
+from .uncertainty import gap_interval
 
 REC_NAME = 'PP-OCRv4_rec_maixcam'  # the name convert.sh gives the recogniser in tpu-mlir
 
@@ -200,10 +202,21 @@ def scores(texts, lines, reference=None):
     return result
 
 
+def line_gap_interval(texts, lines, reference):
+    """95 % interval of the CER of `texts` minus that of `reference` (FP32's
+    reading), lines resampled (uncertainty.gap_interval): how large a
+    difference between two variants the tuning lines can tell at all."""
+    def units(read):
+        return [(Levenshtein.distance(t, text), len(text)) for t, (_, text) in zip(read, lines)]
+    return [round(value, 2) for value in gap_interval(units(reference), units(texts))]
+
+
 def scores_by_set(texts, sets, reference=None):
     """scores() pooled over all `sets` ({name: lines}; `texts` in their order), and per set when there are several."""
     pooled = [line for lines in sets.values() for line in lines]
     result = scores(texts, pooled, reference)
+    if reference is not None:
+        result['gap_95'] = line_gap_interval(texts, pooled, reference)
     if len(sets) > 1:
         start = 0
         for name, lines in sets.items():
