@@ -353,14 +353,9 @@ def per_page_errors(keys, values, texts):
     """[(line CER x characters, characters)] per fraktur_pages page (keys: (page, line number))."""
     pages = {}
     for (page, _), value, text in zip(keys, values, texts):
-        pages.setdefault(page, ([], []))
-        pages[page][0].append(value)
-        pages[page][1].append(text)
-    units = []
-    for page_values, page_texts in pages.values():
-        cer, chars = line_cer(page_values, page_texts)
-        units.append((cer * chars, chars))
-    return units
+        pages.setdefault(page, []).append((value, text))
+    scores = [line_cer(*zip(*read)) for read in pages.values()]
+    return [(cer * chars, chars) for cer, chars in scores]
 
 
 def _written(rows, out):
