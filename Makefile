@@ -103,7 +103,7 @@ test: maixcam train-deps
 # the fast tier for development (engine, geometry, training pieces; a few minutes)
 CHECK_TESTS = tests/test_engine_recognize.py tests/test_ink.py tests/test_charset.py tests/test_orthography.py \
 	tests/test_text_segments.py tests/test_train.py::test_trainable_tail_computes_what_onnx_runtime_computes \
-	tests/test_train.py::test_split_keeps_works_apart tests/test_resources.py tests/test_results_tables.py tests/test_maixcam_uncertainty.py \
+	tests/test_train.py::test_split_keeps_works_apart tests/test_resources.py tests/test_results_tables.py tests/test_maixcam_uncertainty.py tests/test_bench_maixcam.py \
 	tests/test_detect.py::test_region_rules_on_line_geometry \
 	tests/test_detect.py::test_reading_order_follows_columns_past_a_caption_across_the_gutter \
 	tests/test_detect.py::test_reading_order_of_a_single_column_page_is_top_to_bottom \

@@ -37,7 +37,10 @@ fraktur_pages GT line (its
 48x320 pieces) in tpu-mlir's simulator (pyruntime_cvi, as model_runner
 runs it; some 5-10 s a piece on 2 cores, hence the sample); reported: its
 line CER and the x86 INT8 graph's on the same lines, and how many of the
-x86 INT8 text's characters differ from the cvimodel's. The det cvimodel
+x86 INT8 text's characters differ from the cvimodel's. On the page sets the
+rec cvimodel reads every box the x86 INT8 detector found on the pages
+CVIMODEL_PAGES names (the same pieces x86 reads; --quick: the first of
+each), scored as the set is scored (page CER). The det cvimodel
 maps every DET_FRAME_EVERY-th station frame of tesseract_testing; reported:
 the boxes each finds, the share matched one to one (F1 at IoU 0.5) and the
 IoU of the binarised maps. Else they are empty.
@@ -65,6 +68,11 @@ QUICK_OLDBOOKS = 4
 CVIMODEL_EVERY = 6  # --quick: QUICK_CVIMODEL_EVERY
 QUICK_CVIMODEL_EVERY = 20
 DET_FRAME_EVERY = 6  # of tesseract_testing's station frames, for the det cvimodel
+# the pages of each page set whose boxes the rec cvimodel reads (--quick: the
+# first of each): the smallest, as the simulator takes 5-10 s a piece (79, 90
+# and 91 pieces)
+CVIMODEL_PAGES = {'tesseract_testing': ('phototest', 'eurotext'), 'oldbooks_en': ('i021',),
+                  'docbank_samples': ('173',)}
 PRECISIONS = {'maixcam-fp32': 0, 'maixcam': 1}  # index into OUTPUTS[role]
 
 
@@ -91,15 +99,28 @@ def page_text(image, detector, recognizer):
     """The station's reading of a page: boxes from its frames, each line read
     as the station reads it, put into page lines (see the module's doc)."""
     from ocrd_ppocr.engine.maixcam_pipeline import station_crop
+    boxes = detector.detect(image).detections
+    points = [np.asarray(box.points, dtype=np.float32) for box in boxes]
+    return page_lines(points, [recognizer.read_line(station_crop(image, p).image).text for p in points])
+
+
+def page_boxes(image, detector):
+    """(polygon, 48x320 pieces) of each box the station finds on a page, its crop cut as the station cuts it."""
+    from ocrd_ppocr.engine.maixcam_pipeline import rec_pieces, station_crop
     boxes = []
     for detection in detector.detect(image).detections:
         points = np.asarray(detection.points, dtype=np.float32)
-        text = recognizer.read_line(station_crop(image, points).image).text.strip()
-        if text:
-            boxes.append((points[:, 1].mean(), points[:, 0].min(), np.ptp(points[:, 1]), text))
+        boxes.append((points, rec_pieces(station_crop(image, points).image)[0]))
+    return boxes
+
+
+def page_lines(polygons, texts):
+    """The boxes' texts as page lines: sorted by the boxes' centre y, joined
+    left to right where the centres lie within half a median box height."""
+    boxes = sorted((p[:, 1].mean(), p[:, 0].min(), np.ptp(p[:, 1]), t.strip())
+                   for p, t in zip(polygons, texts) if t.strip())
     if not boxes:
         return []
-    boxes.sort()
     half = np.median([b[2] for b in boxes]) / 2
     lines, current = [], [boxes[0]]
     for box in boxes[1:]:
@@ -311,6 +332,8 @@ def maixcam_section(data=DATA, out=Path('results/maixcam'), quick=False, cvimode
                            for key in ('page_CER', 'page_CER_gt_order', 'page_CER_running')}
             row[preset]['seconds'] = round(time.time() - started, 1)
             row[f'{preset}_units'] = [(s['page_CER'] * s['gt_chars'], s['gt_chars']) for s in scores]
+        row['cvimodel'] = cvimodel_pages(pages, CVIMODEL_PAGES[name][:1 if quick else None], graphs['maixcam'],
+                                         TILE_SCALES[name], cvimodels, tpu_venv, out / 'cvimodel')
         if name == 'tesseract_testing':
             row['det_cvimodel'] = detector_agreement(pages, graphs['maixcam'][0], cvimodels, tpu_venv,
                                                      out / 'cvimodel')
@@ -336,17 +359,53 @@ def maixcam_section(data=DATA, out=Path('results/maixcam'), quick=False, cvimode
     simulated = cvimodel_texts({key: lines[key] for key in list(lines)[::every]}, cvimodels, tpu_venv,
                                out / 'cvimodel', labels)
     if simulated is not None:
-        from rapidfuzz.distance import Levenshtein
         chosen = [values[i] for i in sample]
         x86 = [row['maixcam_texts'][i] for i in sample]
-        row['cvimodel'] = {'lines': len(sample), 'line_CER': 100 * line_cer(chosen, simulated)[0],
-                           'x86_line_CER': 100 * line_cer(chosen, x86)[0],
-                           'x86_differs': 100 * sum(Levenshtein.distance(a, b) for a, b in zip(x86, simulated))
-                           / max(1, sum(map(len, simulated)))}
+        row['cvimodel'] = {'sample': f'{len(sample)} lines', 'CER': 100 * line_cer(chosen, simulated)[0],
+                           'x86_CER': 100 * line_cer(chosen, x86)[0], 'x86_differs': differs(x86, simulated)}
     row.pop('maixcam-fp32_texts'), row.pop('maixcam_texts')
     rows.append(finish(row, 'line_CER'))
     log(summary(rows[-1]))
     return _written(rows, out)
+
+
+def cvimodel_pages(pages, chosen, graphs, tile_scale, cvimodels, tpu_venv, work):
+    """The rec cvimodel reading every box the x86 INT8 detector finds on the
+    `chosen` pages, against the x86 INT8 recogniser reading the same pieces:
+    {'sample', 'CER': the cvimodel's page CER, 'x86_CER', 'x86_differs'}, or
+    None where the cvimodel or tpu-mlir is missing."""
+    from ocrd_ppocr.engine.maixcam_pipeline import StationDetector, StationRecognizer
+    detector = StationDetector(graphs[0], threads=1, tile_scale=tile_scale)
+    recognizer = StationRecognizer(graphs[1], threads=1)
+    read = [(gt, page_boxes(bgr(image), detector)) for page_id, image, gt in pages if page_id in chosen]
+    if not read:  # --quick reads only some of oldbooks_en's pages
+        return None
+    boxes = {(page, number): (pieces,) for page, (_, found) in enumerate(read)
+             for number, (_, pieces) in enumerate(found)}
+    simulated = cvimodel_texts(boxes, cvimodels, tpu_venv, work, recognizer.labels)
+    if simulated is None:
+        return None
+    x86 = [read_pieces(recognizer, pieces) for pieces, in boxes.values()]
+    scores = {'CER': [], 'x86_CER': []}
+    start = 0
+    for gt, found in read:
+        gt = [line for line in (' '.join(t.split()) for t in gt) if line]
+        polygons = [polygon for polygon, _ in found]
+        for key, texts in (('CER', simulated), ('x86_CER', x86)):
+            score = evaluate_page(gt, page_lines(polygons, texts[start:start + len(found)]))
+            scores[key].append((score['page_CER'] * score['gt_chars'], score['gt_chars']))
+        start += len(found)
+    chars = sum(n for _, n in scores['CER'])
+    return {'sample': '{} pages, {} boxes, {} pieces'.format(
+                len(read), len(boxes), sum(len(pieces) for pieces, in boxes.values())),
+            'CER': 100 * sum(e for e, _ in scores['CER']) / chars,
+            'x86_CER': 100 * sum(e for e, _ in scores['x86_CER']) / chars, 'x86_differs': differs(x86, simulated)}
+
+
+def differs(texts, reference):
+    """The share (%) of `reference`'s characters in which `texts` differ from it."""
+    from rapidfuzz.distance import Levenshtein
+    return 100 * sum(Levenshtein.distance(a, b) for a, b in zip(texts, reference)) / max(1, sum(map(len, reference)))
 
 
 def per_page_errors(keys, values, texts):
@@ -373,15 +432,15 @@ def finish(row, key):
     if fp32_units and len(fp32_units) > 1:
         row['gap_95'] = gap_interval(fp32_units, int8_units)
         row['pages'] = len(fp32_units)
-    cvimodel = row.get('cvimodel', {})
-    row['cvimodel_int8'] = cvimodel.get(key)
+    cvimodel, det, agreement = row.get('cvimodel'), row.get('det_cvimodel'), []
     if cvimodel:
-        row['cvimodel_vs_x86'] = '{:.2f} / {:.2f} ({} lines); x86 differs {:.2f}'.format(
-            cvimodel['line_CER'], cvimodel['x86_line_CER'], cvimodel['lines'], cvimodel['x86_differs'])
-    det = row.get('det_cvimodel')
+        agreement.append('rec, {}: {:.2f} / {:.2f} ({:+.2f}); x86 differs {:.2f}'.format(
+            cvimodel['sample'], cvimodel['CER'], cvimodel['x86_CER'], cvimodel['x86_CER'] - cvimodel['CER'],
+            cvimodel['x86_differs']))
     if det:
-        row['cvimodel_vs_x86'] = 'det, {} frames: {} / {} boxes, box F1 {:.1f}, map IoU {:.1f}'.format(
-            det['frames'], det['boxes_cvimodel'], det['boxes_x86'], det['box_F1'], det['map_IoU'])
+        agreement.append('det, {} frames: {} / {} boxes, box F1 {:.1f}, map IoU {:.1f}'.format(
+            det['frames'], det['boxes_cvimodel'], det['boxes_x86'], det['box_F1'], det['map_IoU']))
+    row['cvimodel_vs_x86'] = '; '.join(agreement) or None
     return row
 
 
@@ -437,7 +496,8 @@ NOTE = ("`-P preset maixcam` (the station's pipeline, MaixCDK's PP_OCR; INT8 gra
         "frames of the page (tile_scale 0.6 at 300 dpi, 0.9 for DocBank's 200 dpi), its boxes put into page "
         "lines by position; fraktur_pages: the station reading the GT lines (the v4 dictionary has no ſ). "
         "cvimodel column: ocrd-ppocr-maixcam-export's INT8 cvimodels in tpu-mlir's cv181x simulator, the rec "
-        "cvimodel on a sample of the fraktur_pages lines, the det cvimodel on station frames of tesseract_testing.")
+        "cvimodel on a sample of the fraktur_pages lines and on every box of a sample of each page set's pages "
+        "(the pieces x86 INT8 reads), the det cvimodel on station frames of tesseract_testing.")
 
 
 def main(argv=None):
