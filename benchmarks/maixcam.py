@@ -451,7 +451,8 @@ def summary(row):
             row['maixcam-fp32']['page_CER_gt_order'], row['maixcam']['page_CER_gt_order'],
             row['maixcam-fp32']['page_CER_running'], row['maixcam']['page_CER_running'])
     return (f"  {row['set']} ({row['unit']}): {row['measure'].split(' (')[0]} FP32 {row['fp32']:.2f} %, "
-            f"INT8 {row['int8']:.2f} % (gap {row['gap']:+.2f}{interval(row)}){extra}")
+            f"INT8 {row['int8']:.2f} % (gap {row['gap']:+.2f}{interval(row)}){extra}"
+            + (f"\n    cvimodel INT8 / x86 INT8: {row['cvimodel_vs_x86']}" if row.get('cvimodel_vs_x86') else ''))
 
 
 def interval(row):
