@@ -95,22 +95,13 @@ def bgr(path):
         return np.ascontiguousarray(np.asarray(image.convert('RGB'))[:, :, ::-1])
 
 
-def page_text(image, detector, recognizer):
-    """The station's reading of a page: boxes from its frames, each line read
-    as the station reads it, put into page lines (see the module's doc)."""
-    from ocrd_ppocr.engine.maixcam_pipeline import station_crop
-    boxes = detector.detect(image).detections
-    points = [np.asarray(box.points, dtype=np.float32) for box in boxes]
-    return page_lines(points, [recognizer.read_line(station_crop(image, p).image).text for p in points])
-
-
 def page_boxes(image, detector):
-    """(polygon, 48x320 pieces) of each box the station finds on a page, its crop cut as the station cuts it."""
-    from ocrd_ppocr.engine.maixcam_pipeline import rec_pieces, station_crop
+    """(polygon, crop) of each box the station finds on a page, cut as the station cuts it."""
+    from ocrd_ppocr.engine.maixcam_pipeline import station_crop
     boxes = []
     for detection in detector.detect(image).detections:
         points = np.asarray(detection.points, dtype=np.float32)
-        boxes.append((points, rec_pieces(station_crop(image, points).image)[0]))
+        boxes.append((points, station_crop(image, points).image))
     return boxes
 
 
@@ -320,20 +311,27 @@ def maixcam_section(data=DATA, out=Path('results/maixcam'), quick=False, cvimode
         if name not in sets:
             continue
         row = {'set': name, 'unit': f'{len(pages)} pages', 'measure': 'page CER (in GT order; running text)'}
+        sampled = []  # (GT, the INT8 preset's boxes) of the pages the rec cvimodel reads
+        chosen = CVIMODEL_PAGES[name][:1 if quick else None]
         for preset, (det, rec) in graphs.items():
             detector = StationDetector(det, threads=1, tile_scale=TILE_SCALES[name])
             recognizer = StationRecognizer(rec, threads=1)
             started, scores = time.time(), []
             for page_id, image, gt in pages:
                 gt = [line for line in (' '.join(t.split()) for t in gt) if line]
-                scores.append(evaluate_page(gt, page_text(bgr(image), detector, recognizer)))
+                boxes = page_boxes(bgr(image), detector)
+                texts = [recognizer.read_line(crop).text for _, crop in boxes]
+                scores.append(evaluate_page(gt, page_lines([polygon for polygon, _ in boxes], texts)))
+                if preset == 'maixcam' and page_id in chosen:
+                    sampled.append((gt, boxes))
             chars = sum(s['gt_chars'] for s in scores)
             row[preset] = {key: 100 * sum(s[key] * s['gt_chars'] for s in scores) / chars
                            for key in ('page_CER', 'page_CER_gt_order', 'page_CER_running')}
             row[preset]['seconds'] = round(time.time() - started, 1)
             row[f'{preset}_units'] = [(s['page_CER'] * s['gt_chars'], s['gt_chars']) for s in scores]
-        row['cvimodel'] = cvimodel_pages(pages, CVIMODEL_PAGES[name][:1 if quick else None], graphs['maixcam'],
-                                         TILE_SCALES[name], cvimodels, tpu_venv, out / 'cvimodel')
+            if preset == 'maixcam':
+                station = recognizer
+        row['cvimodel'] = cvimodel_pages(sampled, station, cvimodels, tpu_venv, out / 'cvimodel')
         if name == 'tesseract_testing':
             row['det_cvimodel'] = detector_agreement(pages, graphs['maixcam'][0], cvimodels, tpu_venv,
                                                      out / 'cvimodel')
@@ -369,27 +367,25 @@ def maixcam_section(data=DATA, out=Path('results/maixcam'), quick=False, cvimode
     return _written(rows, out)
 
 
-def cvimodel_pages(pages, chosen, graphs, tile_scale, cvimodels, tpu_venv, work):
-    """The rec cvimodel reading every box the x86 INT8 detector finds on the
-    `chosen` pages, against the x86 INT8 recogniser reading the same pieces:
-    {'sample', 'CER': the cvimodel's page CER, 'x86_CER', 'x86_differs'}, or
-    None where the cvimodel or tpu-mlir is missing."""
-    from ocrd_ppocr.engine.maixcam_pipeline import StationDetector, StationRecognizer
-    detector = StationDetector(graphs[0], threads=1, tile_scale=tile_scale)
-    recognizer = StationRecognizer(graphs[1], threads=1)
-    read = [(gt, page_boxes(bgr(image), detector)) for page_id, image, gt in pages if page_id in chosen]
-    if not read:  # --quick reads only some of oldbooks_en's pages
+def cvimodel_pages(pages, recognizer, cvimodels, tpu_venv, work):
+    """The rec cvimodel reading the pieces of every box of `pages` ([(GT
+    lines, [(polygon, crop)])], the x86 INT8 detector's boxes) against the x86
+    INT8 `recognizer` reading the same pieces: {'sample', 'CER': the
+    cvimodel's page CER, 'x86_CER', 'x86_differs'}, or None where there is
+    no page (--quick reads only some of oldbooks_en's) or the cvimodel or
+    tpu-mlir is missing."""
+    from ocrd_ppocr.engine.maixcam_pipeline import rec_pieces
+    if not pages:
         return None
-    boxes = {(page, number): (pieces,) for page, (_, found) in enumerate(read)
-             for number, (_, pieces) in enumerate(found)}
+    boxes = {(page, number): (rec_pieces(crop)[0],) for page, (_, found) in enumerate(pages)
+             for number, (_, crop) in enumerate(found)}
     simulated = cvimodel_texts(boxes, cvimodels, tpu_venv, work, recognizer.labels)
     if simulated is None:
         return None
     x86 = [read_pieces(recognizer, pieces) for pieces, in boxes.values()]
     scores = {'CER': [], 'x86_CER': []}
     start = 0
-    for gt, found in read:
-        gt = [line for line in (' '.join(t.split()) for t in gt) if line]
+    for gt, found in pages:
         polygons = [polygon for polygon, _ in found]
         for key, texts in (('CER', simulated), ('x86_CER', x86)):
             score = evaluate_page(gt, page_lines(polygons, texts[start:start + len(found)]))
@@ -397,7 +393,7 @@ def cvimodel_pages(pages, chosen, graphs, tile_scale, cvimodels, tpu_venv, work)
         start += len(found)
     chars = sum(n for _, n in scores['CER'])
     return {'sample': '{} pages, {} boxes, {} pieces'.format(
-                len(read), len(boxes), sum(len(pieces) for pieces, in boxes.values())),
+                len(pages), len(boxes), sum(len(pieces) for pieces, in boxes.values())),
             'CER': 100 * sum(e for e, _ in scores['CER']) / chars,
             'x86_CER': 100 * sum(e for e, _ in scores['x86_CER']) / chars, 'x86_differs': differs(x86, simulated)}
 
