@@ -66,11 +66,12 @@ demo: models
 	$(BIN)/python -m ocrd_ppocr.summary $(DEMO) OCR-D-OCR
 
 # PyTorch for ocrd-ppocr-train only (the processors never import it). The pin
-# is the CPU build this project's machines carry; on a CUDA machine, TORCH=torch
+# is the CPU build this project's machines carry; elsewhere PyPI's Linux wheel
+# is the CUDA build: TORCH="torch --index-url https://download.pytorch.org/whl/cpu"
 TORCH ?= torch==2.13.0
 
 train-deps: install
-	$(PIP) install -q "$(TORCH)" rapidfuzz tqdm
+	$(PIP) install -q $(TORCH) rapidfuzz tqdm
 
 # The shipped Fraktur model: the exact commands that made it. Validation is a
 # split of fraktur_lines/train by work (its val/ split is never used here);
