@@ -45,7 +45,7 @@ $(BIN)/python:
 venv: $(BIN)/python
 
 deps: venv
-	$(PIP) install -q "ocrd>=3.13" lxml numpy onnxruntime opencv-python-headless click pillow shapely pyclipper onnx
+	$(PIP) install -q "ocrd>=3.13,<4" lxml numpy onnxruntime opencv-python-headless click pillow shapely pyclipper onnx
 
 install: deps
 	$(PIP) install -q -e .

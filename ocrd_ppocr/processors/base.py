@@ -185,6 +185,14 @@ class PpocrProcessor(Processor):
         return None
 
     # -- errors ---------------------------------------------------------------
+    # The overrides below wrap core's page scheduling (ocrd.processor.base of
+    # core 3.13: process_page_file, process_workspace_submit_page_task,
+    # process_workspace_handle_page_task, zip_input_files) and each calls
+    # core's own method for the work: they only turn bad input into one line
+    # and keep core's policies (OCRD_MISSING_OUTPUT, OCRD_MAX_MISSING_OUTPUTS).
+    # Core has no hook for that; setup.cfg bounds `ocrd` below 4, whose
+    # scheduling may differ (tests/test_error_policy.py and test_bad_input.py
+    # check the behaviour against the installed core).
 
     def verify(self):
         """Core's checks of the fileGrps, and one that core misses: without
