@@ -3,7 +3,7 @@ pipeline, INT8) against `maixcam-fp32` on sets that neither the INT8
 calibration nor the choice of its quantisation saw (the calibration set is
 fraktur_lines/train and RapidOCR's test images, the tuning lines other works
 of fraktur_lines/train and the GT lines of kant and bebel, see
-ocrd_ppocr/maixcam/calibration/calibration.json and maixcam/sensitivity.py;
+ocrd_ppocr/maixcam/calibration/calibration.json and research/maixcam/sensitivity.py;
 the detector's float blocks come from an earlier scan on bebel).
 
 In `make bench` the cvimodel columns are filled when MAIXCAM_CVIMODELS names
@@ -54,7 +54,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ocrd_ppocr.maixcam.uncertainty import gap_interval
+from research.maixcam.uncertainty import gap_interval
 
 from .datasets import DATA
 from .grid import markdown_grid, text_grid

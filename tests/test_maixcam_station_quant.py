@@ -162,7 +162,7 @@ def test_folded_convolutions_get_their_batch_norms_threshold():
 
 def test_sensitivity_scores_each_tuning_set_and_their_pool():
     """The percentile and float layers are chosen on the pooled tuning sets; each set is reported too."""
-    from ocrd_ppocr.maixcam.sensitivity import scores_by_set
+    from research.maixcam.sensitivity import scores_by_set
     sets = {'lines': [(None, 'abcd'), (None, 'efgh')], 'kant': [(None, 'ſchoͤn')]}
     reference = ['abcd', 'efgh', 'ſchoͤn']
     texts = ['abcd', 'efgx', 'schoͤn']
@@ -188,7 +188,7 @@ def test_quantisation_table_names_exactly_the_float_layers_ops():
 def test_float_share_counts_the_multiply_accumulates_the_float_layers_keep():
     """The scan reports each float layer list's cost: its share of the recogniser's multiply-accumulates."""
     from ocrd_ppocr.maixcam.build import SETTINGS
-    from ocrd_ppocr.maixcam.sensitivity import float_share, multiply_accumulates
+    from research.maixcam.sensitivity import float_share, multiply_accumulates
     model = graph('rec')
     counts = multiply_accumulates(model)
     # the first convolution: 16 filters of 3x3x3 at stride 2 on the 48x320 input, once per 24x160 output pixel

@@ -1,7 +1,7 @@
 """The interval of an INT8 - FP32 gap (the MaixCAM bench, the sensitivity scan)."""
 import pytest
 
-from ocrd_ppocr.maixcam.uncertainty import gap_interval
+from research.maixcam.uncertainty import gap_interval
 
 
 def test_the_interval_is_the_gap_when_every_page_has_the_same_gap():

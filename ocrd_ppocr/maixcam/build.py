@@ -45,7 +45,7 @@ THRESHOLDS = {'det': 'PP-OCRv3_det_maixcam_thresholds.json', 'rec': 'PP-OCRv4_re
 # threshold per tensor: the percentile of |x| over the committed calibration
 # set (calibration/: real images no evaluation uses), 99.9, chosen on the
 # tuning lines (CER 28.64 % against 31.19 at 99.99 and 41.70 at 99.999; FP32
-# 28.38; python -m ocrd_ppocr.maixcam.sensitivity); the same thresholds go
+# 28.38; python -m research.maixcam.sensitivity); the same thresholds go
 # into the cvimodel as tpu-mlir's calibration table (export.py, convert.sh),
 # instead of tpu-mlir's own (KL divergence, then tuned on a few inputs).
 # (An earlier build let ONNX Runtime's quantiser choose the INT8 tensors, the
@@ -62,7 +62,7 @@ THRESHOLDS = {'det': 'PP-OCRv3_det_maixcam_thresholds.json', 'rec': 'PP-OCRv4_re
 #   PP-OCRv4_rec_mobile (paddle2onnx names, `p2o.Conv.N`) and, with
 #   rec_float_head, the CTC head (the last Transpose and after); chosen on
 #   the tuning lines among lists whose cvimodel passes tpu-mlir's checks
-#   (python -m ocrd_ppocr.maixcam.sensitivity --checked; docs/details.md);
+#   (python -m research.maixcam.sensitivity --checked; docs/details.md);
 # - the detector: [first node, next node) by name of PP-OCRv3_det_mobile.
 SETTINGS = {
     'quantiser': 'station_quant (tpu-mlir 1.30.2 lowering)', 'percentile': 99.9,

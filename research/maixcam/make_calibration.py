@@ -10,7 +10,7 @@ test as evaluation material):
   sorted by name, are split in two: the even-numbered ones give the
   calibration lines and page-like frames, the odd-numbered ones are the
   TUNING lines (listed in calibration.json with their text, not copied: read
-  from ../shared/data by python -m ocrd_ppocr.maixcam.sensitivity), so that
+  from ../shared/data by python -m research.maixcam.sensitivity), so that
   a layer list is never chosen on the lines it was calibrated with.
 - rapidocr_test_files (RapidAI/RapidOCR test images, Apache-2.0), all but
   text_rec.jpg and text_cls.jpg, which tests/test_engine_recognize.py reads.
@@ -26,7 +26,7 @@ test as evaluation material):
   a column on their own paper (a page made of real lines), framed three ways:
   whole, a 640x448 and a 320x224 piece of its top left.
 
-Usage: python -m ocrd_ppocr.maixcam.make_calibration SHARED_DATA_DIR
+Usage: python -m research.maixcam.make_calibration SHARED_DATA_DIR
 """
 import csv
 import json
@@ -37,8 +37,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..engine.maixcam_pipeline import StationDetector, letterbox, station_crop
-from ..engine.presets import STATION
+from ocrd_ppocr.engine.maixcam_pipeline import StationDetector, letterbox, station_crop
+from ocrd_ppocr.engine.presets import STATION
 
 OUT = Path(__file__).with_name('calibration')
 REC_H = STATION.rec_shape[0]
@@ -148,8 +148,8 @@ def main(data, detector_path=None):
 
 
 def _fp32_detector():
-    from .build import OUTPUTS
-    from .export import find_resource
+    from ocrd_ppocr.maixcam.build import OUTPUTS
+    from ocrd_ppocr.maixcam.export import find_resource
     path = find_resource('det', OUTPUTS['det'][0])
     if path is None:
         raise FileNotFoundError(f"{OUTPUTS['det'][0]} is not installed: run `make maixcam`")

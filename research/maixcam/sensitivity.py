@@ -27,7 +27,7 @@ variant is lowered there (model_deploy.py --not_gen_bmodel with the
 variant's quantisation table, made as convert.sh makes it: a few seconds)
 and its INT8 graph quantised by that lowering.
 
-    python -m ocrd_ppocr.maixcam.sensitivity SHARED_DATA_DIR --out DIR [--pages]
+    python -m research.maixcam.sensitivity SHARED_DATA_DIR --out DIR [--pages]
         [--scan [--from-settings] --tpu-mlir WORK [--checked]]
 
 Without --scan: FP32, INT8 with SETTINGS' list, and INT8 with nothing float
@@ -52,9 +52,9 @@ import onnx
 import onnxruntime
 from rapidfuzz.distance import Levenshtein
 
-from ..engine.maixcam_pipeline import StationRecognizer, station_crop
-from . import station_quant
-from .build import (
+from ocrd_ppocr.engine.maixcam_pipeline import StationRecognizer, station_crop
+from ocrd_ppocr.maixcam import station_quant
+from ocrd_ppocr.maixcam.build import (
     CALIBRATION,
     OUTPUTS,
     REC_SHAPE,
@@ -66,8 +66,8 @@ from .build import (
     rec_blobs,
     station_tensors_of_float_layers,
 )
-from .export import find_resource, similarities
-from .tpu_mlir.cali_table import quantisation_table
+from ocrd_ppocr.maixcam.export import find_resource, similarities
+from ocrd_ppocr.maixcam.tpu_mlir.cali_table import quantisation_table
 from .uncertainty import gap_interval
 
 REC_NAME = 'PP-OCRv4_rec_maixcam'  # the name convert.sh gives the recogniser in tpu-mlir
