@@ -91,6 +91,8 @@ def timing_columns(run):
         row['inproc_pure'] = row['inproc_s_page'] / row['pure_s_page']
         row['cpu_pure'] = row['cpu_s_page'] / (run.floor['pure_cpu_s'] / pages)
         row['floor_models'] = run.floor['models']
+        row['stages_s_page'] = {stage: seconds / pages for stage, seconds in run.floor.get('stages', {}).items()}
+        row['stages_unseen'] = run.floor.get('stages_unseen', [])
     return row
 
 
@@ -139,6 +141,44 @@ def reachable_ratio(peer, ours):
     return (f"{ours['dataset']}: {peer['system']} s/page / our pure ONNX Runtime floor = "
             f"{peer['s_page'] / ours['pure_s_page']:.2f} (whole process), "
             f"{peer['inproc_s_page'] / ours['pure_s_page']:.2f} (in-process): the bound on any ratio above")
+
+
+def tesseract_cpu_comparisons(rows):
+    """Our CPU seconds per page over ocrd-tesserocr's, on every set that has
+    both (the goal: at most 1)."""
+    lines = []
+    for tess in rows:
+        if tess['system'] != 'ocrd-tesserocr-recognize' or not tess.get('cpu_s_page'):
+            continue
+        for ours in rows:
+            if ours['dataset'] == tess['dataset'] and ours['system'].startswith('ocrd_ppocr') \
+                    and 'preset' not in ours['system'] and ours.get('cpu_s_page'):
+                lines.append(f"{ours['dataset']}: {ours['system']} ({ours['models']}) CPU s/page / "
+                             f"ocrd-tesserocr's = {ours['cpu_s_page'] / tess['cpu_s_page']:.2f}")
+    return lines
+
+
+def time_split_part(rows):
+    """Where our processes spend their time (benchmarks.time_split), per page:
+    one column per row of ours that has a recorded run."""
+    ours = [r for r in rows if r.get('stages_s_page')]
+    if not ours:
+        return []
+    stages = sorted({s for r in ours for s in r['stages_s_page']},
+                    key=lambda s: -max(r['stages_s_page'].get(s, 0.0) for r in ours))
+    header = ['stage (s/page, in process)'] + [f"{r['dataset']}: {r['system']} ({r['models']})" for r in ours]
+    lines = ['', '### Where the time goes (recorded run, in process)', '',
+             '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for stage in stages:
+        lines.append(f'| {stage} | ' + ' | '.join(f"{r['stages_s_page'].get(stage, 0.0):.3f}" for r in ours) + ' |')
+    lines.append('| in process / pure inference | '
+                 + ' | '.join(f"{r['inproc_pure']:.2f}" if r.get('inproc_pure') else '-' for r in ours) + ' |')
+    unseen = sorted({name for r in ours for name in r.get('stages_unseen', [])})
+    lines += ['', 'Each stage: wall time inside the functions that do it, less that of the stages they call '
+              "(benchmarks/time_split.py); 'other': the rest of the process (core's scheduling, PAGE parsing, "
+              'glue). The recorded run also keeps every model input, so its times run a little above the timed '
+              'runs.' + (f" Not found (counted in 'other'): {', '.join(unseen)}." if unseen else '')]
+    return lines
 
 
 def one_pass_comparisons(rows, reference_models):
@@ -253,6 +293,7 @@ def systems_part(report):
         out += [f"- {r['system']} / {r['dataset']} / {r['models']}: {r['params']}; per-page line CER % "
                 + ', '.join(f'{p} {v:.2f}' for p, v in r['per_page_line_CER'].items()) for r in report['rows']]
         out += ['', *report['speed']]
+        out += time_split_part(report['rows'])
     if report.get('maixcam'):
         out += ['', '### MaixCAM preset: FP32 against INT8 (PP-OCRv3 det 224x320, PP-OCRv4 rec 48x320)', '',
                 markdown_table(report['maixcam'], MAIXCAM_COLUMNS), '',

@@ -142,7 +142,8 @@ def main(argv=None):
             scratch_runs += [(scratch, run) for run in run_systems(scratch, runner, args)]
         result['rows'] = score_runs(scratch_runs, peers)
         result['speed'] = (report.speed_comparisons(result['rows'], ' + '.join(DEFAULT_PAIR))
-                           + report.one_pass_comparisons(result['rows'], ' + '.join(DEFAULT_PAIR)))
+                           + report.one_pass_comparisons(result['rows'], ' + '.join(DEFAULT_PAIR))
+                           + report.tesseract_cpu_comparisons(result['rows']))
         result['maixcam'] = report.maixcam_summary(result['rows'])
     if 'same-crop' in args.sections:
         print(f'[{time.time() - started:5.0f} s] same-crop check on {scratches[0].dataset.name}', flush=True)
@@ -198,6 +199,7 @@ def summary(result):
     lines = ['', report.rows_heading(result['rows']),
              report.text_table(result['rows']) if result['rows'] else '(no system rows)', '', report.LEGEND]
     lines += result['speed']
+    lines += report.time_split_part(result['rows'])
     if result.get('maixcam'):
         lines += ['', 'MaixCAM preset, FP32 against INT8:',
                   report.text_table(result['maixcam'], report.MAIXCAM_COLUMNS)]

@@ -179,4 +179,14 @@ def _add_floors(*floors):
     return {'pure_s': pure, 'pure_cpu_s': sum(f['pure_cpu_s'] for f in floors),
             'ort_s': sum(m['in_run_s'] for f in floors for m in f['models'].values()),
             'inproc_s': sum(f['process_s'] for f in floors),
-            'models': {k: v for f in floors for k, v in f['models'].items()}}
+            'models': {k: v for f in floors for k, v in f['models'].items()},
+            'stages': _summed(f.get('stages', {}) for f in floors),
+            'stages_unseen': sorted({name for f in floors for name in f.get('stages_unseen', [])})}
+
+
+def _summed(dicts):
+    total = {}
+    for values in dicts:
+        for key, value in values.items():
+            total[key] = total.get(key, 0.0) + value
+    return total
