@@ -43,6 +43,12 @@ def _cached_session(path, mtime, threads, device):
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # Idle pool threads sleep instead of spinning: spinning burns CPU that
+    # batch digitisation pays for (50 bebel GT lines, PP-OCRv6_rec_small,
+    # 2 threads on a loaded 2-core machine: 6.4 CPU s spinning, 3.8 without,
+    # wall time no worse; same outputs, the arithmetic is unchanged).
+    options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+    options.add_session_config_entry('session.inter_op.allow_spinning', '0')
     try:
         return ort.InferenceSession(path, sess_options=options, providers=choose_providers(device))
     except ModelError:
