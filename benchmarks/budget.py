@@ -42,8 +42,8 @@ from .scores import _evaluate
 
 OVERLAP = 0.5  # intersection over the smaller line's area that makes two lines one group
 
-STRUCTURE = [('not_in_gt', 'output lines not in GT'), ('not_found', 'GT lines not found'),
-             ('split_merged', 'lines split or merged'), ('reading_order', 'reading order')]
+STRUCTURE = [('not_in_gt', 'not in GT'), ('not_found', 'not found'), ('split_merged', 'split/merged'),
+             ('reading_order', 'order')]
 
 LINE_END_HYPHENS = '-⸗—–¬='  # as ocrd_ppocr.engine.orthography, whose `hyphen` parameter writes them
 DOUBLE_QUOTES, SINGLE_QUOTES = '„“”‟»«″', '‚‘’‛›‹′'
@@ -63,12 +63,12 @@ def _combining_e(text):
 
 
 CONVENTIONS = [  # (key, title, normalisation of one line's text)
-    ('hyphens', 'line-end hyphens', _hyphens),
+    ('hyphens', 'hyphens', _hyphens),
     ('dashes', 'dashes', lambda text: re.sub('[–—―‒]', '-', text)),
     ('quotes', 'quotes', lambda text: re.sub(f'[{SINGLE_QUOTES}]', "'", re.sub(f'[{DOUBLE_QUOTES}]', '"', text))),
-    ('combining_e', 'combining e', _combining_e),
+    ('combining_e', 'comb. e', _combining_e),
     ('long_s', 'long s', lambda text: text.replace('ſ', 's')),
-    ('r_rotunda', 'r rotunda', lambda text: text.replace('ꝛ', 'r')),
+    ('r_rotunda', 'ꝛ', lambda text: text.replace('ꝛ', 'r')),
 ]
 PARTS = [key for key, _ in STRUCTURE] + [key for key, _, _ in CONVENTIONS] + ['recognition']
 TITLES = dict(STRUCTURE + [(key, title) for key, title, _ in CONVENTIONS] + [('recognition', 'recognition')])
@@ -202,9 +202,10 @@ def budget_of_files(gt_files, out_files, evaluate=None):
 HEADER = ['set', 'system', 'pages', 'page CER %'] + [TITLES[part] for part in PARTS]
 LEGEND = ('Page error budget (points of page CER, ../shared/eval/evaluate.py; the parts add up to it): the output '
           'repaired one kind of mistake at a time in the column order (python -m benchmarks.budget --help), each '
-          'column the errors its repair removes; recognition: what is left, on lines matched one to one. '
-          'Convention columns: both sides normalised (hyphens: line-end -⸗—–¬= as -; dashes; quotes; aͤ oͤ uͤ as '
-          'ä ö ü; ſ as s; ꝛ as r).')
+          'column the errors its repair removes: output lines not in GT, GT lines not found, lines split or merged, '
+          'reading order; then conventions, both sides normalised (hyphens: -⸗—–¬= at a line end after a letter, '
+          'and ⸗ ¬, as -; dashes –—―‒ as -; quotes; comb. e: aͤ oͤ uͤ as ä ö ü; long s ſ as s; ꝛ as r); '
+          'recognition: what is left, on lines matched one to one.')
 
 
 def cells(row):
@@ -241,6 +242,9 @@ def main(argv=None):
     parser.add_argument('--pages', help='comma-separated physical page IDs (default: every page of --out-grp)')
     parser.add_argument('--name', help='the row label (default: the workspace folder and --out-grp)')
     parser.add_argument('--json', help='also write the budget (per page and pooled) to this file')
+    parser.add_argument('--report', help='add the row to this report (created with versions and commit where absent; '
+                                         'a row of the same set and system is replaced), e.g. for docs/results')
+    parser.add_argument('--chain', default='', help='how --out-grp was made, recorded in the row')
     args = parser.parse_args(argv)
     mets = Path(args.mets)
     if not mets.is_file():
@@ -251,13 +255,25 @@ def main(argv=None):
     if not out or missing:
         parser.exit(1, f'{mets}: ' + (f'no PAGE files in {args.out_grp}' if not out
                                       else f'pages {missing} of {args.out_grp} have no GT in {args.gt_grp}') + '\n')
-    row = {'set': args.name or mets.resolve().parent.name, 'system': args.out_grp,
+    row = {'set': args.name or mets.resolve().parent.name, 'system': args.chain or args.out_grp,
            'budget': budget_of_files(gt, out)}
     print(table([row]))
     print('\n' + LEGEND)
     if args.json:
         Path(args.json).write_text(json.dumps(row, indent=1, ensure_ascii=False), encoding='utf-8')
+    if args.report:
+        add_to_report(Path(args.report), row)
     return 0
+
+
+def add_to_report(path, row):
+    """`row` into the report at `path` (one row per set and system), with what ran it."""
+    from . import machine
+    report = json.loads(path.read_text(encoding='utf-8')) if path.exists() else {
+        'command': 'python -m benchmarks.budget WORKSPACE/mets.xml --gt-grp GT --out-grp OUTPUT --chain ... --report '
+                   + path.name, 'machine': machine.describe(), 'versions': machine.our_versions(), 'rows': []}
+    report['rows'] = [r for r in report['rows'] if (r['set'], r['system']) != (row['set'], row['system'])] + [row]
+    path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
 
 
 if __name__ == '__main__':

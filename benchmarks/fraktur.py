@@ -31,6 +31,10 @@ from pathlib import Path
 
 import cv2
 
+from .budget import LEGEND as BUDGET_LEGEND
+from .budget import budget_of_files
+from .budget import markdown as budget_markdown
+from .budget import table as budget_table
 from .datasets import DATA
 from .grid import markdown_grid, text_grid
 from .scores import _evaluate
@@ -196,7 +200,8 @@ def fraktur_section(data, out, log=print):
                              'page_CER': 100 * sum(s['page_CER'] * s['chars'] for s in chosen)
                              / max(1, sum(s['chars'] for s in chosen)),
                              'H': sum(s['H'] for s in chosen) / len(chosen), 'pages': len(chosen),
-                             'seconds': round(seconds, 1)})
+                             'seconds': round(seconds, 1),
+                             'budget': budget_of_files(gt, {p: outputs[p] for p in pages})})
                 log(f"  {set_name} {group} {name}: line CER {rows[-1]['line_CER']:.2f} %, H {rows[-1]['H']:.2f}")
     # Antiqua kept? bebel's GT lines read by each of our recognisers
     workspace = scratch_copy(data / 'bebel_frau_1879', out / 'work' / 'bebel_frau_1879')
@@ -220,6 +225,12 @@ COLUMNS = [('set', 'set', '{}'), ('unit', 'work/page', '{}'), ('system', 'system
            ('seconds', 's', '{:.0f}')]
 
 
+def budget_rows(rows):
+    """The budget table's rows (benchmarks.budget) of the page rows."""
+    return [{'set': r['set'] + ('' if r['unit'] == 'all' else f" {r['unit']}"), 'system': r['system'],
+             'budget': r['budget']} for r in rows if r.get('budget')]
+
+
 def cells(row):
     return [fmt.format(row[key]) if row.get(key) is not None else '' for key, _, fmt in COLUMNS]
 
@@ -241,8 +252,10 @@ def main(argv=None):
     out.mkdir(parents=True)
     rows = fraktur_section(args.data, out)
     (out / 'fraktur.json').write_text(json.dumps({'rows': rows}, indent=1, ensure_ascii=False), encoding='utf-8')
-    (out / 'fraktur.md').write_text(markdown(rows) + '\n', encoding='utf-8')
+    (out / 'fraktur.md').write_text(markdown(rows) + '\n\n' + budget_markdown(budget_rows(rows)) + '\n\n'
+                                    + BUDGET_LEGEND + '\n', encoding='utf-8')
     print('\n' + table(rows))
+    print('\n' + budget_table(budget_rows(rows)) + '\n' + BUDGET_LEGEND)
     print(f'\nReports: {out}/fraktur.md, {out}/fraktur.json')
 
 

@@ -60,6 +60,12 @@ def median_of(runs, key):
     return statistics.median(values) if values else None
 
 
+def budget_rows(rows):
+    """The budget table's rows (benchmarks.budget) of the main table's rows."""
+    return [{'set': r['dataset'], 'system': f"{r['system']} ({r['models']})", 'budget': r['budget']}
+            for r in rows if r.get('budget')]
+
+
 def make_row(run, page_scores, pooled_scores, dinglehopper):
     row = {'system': run.system, 'dataset': run.dataset, 'models': run.models, 'params': run.params,
            'pages': run.pages, 'runs': len(run.runs),
@@ -241,15 +247,25 @@ FRAKTUR_UNSEEN_NOTE = FRAKTUR_NOTE + ' fraktur_lines/val and fraktur_pages were 
 
 
 def fraktur_markdown(rows):
-    from .fraktur import markdown
-    return markdown(rows)
+    """The Fraktur table, and the error budget of its page rows below it."""
+    from .budget import LEGEND as BUDGET_LEGEND
+    from .budget import markdown as budget_markdown
+    from .fraktur import budget_rows, markdown
+    budgets = budget_rows(rows)
+    return markdown(rows) + (f'\n\nPage error budget:\n\n{budget_markdown(budgets)}\n\n{BUDGET_LEGEND}'
+                             if budgets else '')
 
 
 def systems_part(report):
     """The main table and what was measured on its sets: MaixCAM, same crop, batch."""
     out = []
     if report['rows']:
-        out += ['', markdown_table(report['rows']), '', LEGEND, '', 'Parameters per row:', '']
+        out += ['', markdown_table(report['rows']), '', LEGEND]
+        if any(r.get('budget') for r in report['rows']):
+            from .budget import LEGEND as BUDGET_LEGEND
+            from .budget import markdown as budget_markdown
+            out += ['', '### Page error budget', '', budget_markdown(budget_rows(report['rows'])), '', BUDGET_LEGEND]
+        out += ['', 'Parameters per row:', '']
         out += [f"- {r['system']} / {r['dataset']} / {r['models']}: {r['params']}; per-page line CER % "
                 + ', '.join(f'{p} {v:.2f}' for p, v in r['per_page_line_CER'].items()) for r in report['rows']]
         out += ['', *report['speed']]

@@ -112,7 +112,16 @@ FRAKTUR_NOTE = ('Line images: recognition only (Tesseract `--psm 7`); pages: our
                 'segmentation; bebel: its GT lines.')
 
 
-TABLES = {'unseen': unseen_table, 'fraktur': fraktur_table}
+# -- budget: where each set's page CER goes (benchmarks.budget) -------------------------------
+
+def budget_table(path):
+    from .budget import HEADER, LEGEND, cells
+    report = json.loads(path.read_text(encoding='utf-8'))
+    return markdown_table(HEADER, [cells(row) for row in report['rows']]) + '\n\n' + LEGEND + '\n' \
+        + source_line(path, report)
+
+
+TABLES = {'unseen': unseen_table, 'fraktur': fraktur_table, 'budget': budget_table}
 
 
 # -- the files ---------------------------------------------------------------------------------
