@@ -28,7 +28,7 @@ help:
 	@echo "  install      install this package into $(VENV) (editable)"
 	@echo "  models       fetch, verify and install the PP-OCR weights (MODELS_TARGET=$(MODELS_TARGET))"
 	@echo "  maixcam      build the MaixCAM preset's derived INT8 graphs (else built on first use)"
-	@echo "  bench        accuracy/speed benchmark on ../shared/data (BENCH_ARGS=--full for all)"
+	@echo "  bench        accuracy/speed benchmark on ../shared/data or BENCH_DATA (BENCH_ARGS=--full for all)"
 	@echo "  results-tables  README's and docs/results/README.md's result tables, from docs/results/*.json"
 	@echo "  train-deps   the training extra (PyTorch, CPU build: TORCH=$(TORCH)) for ocrd-ppocr-train"
 	@echo "  fraktur-model  retrain the shipped Fraktur recogniser from ../shared/data/fraktur_lines/train"
@@ -113,7 +113,10 @@ check: models train-deps
 	$(PIP) install -q pytest rapidfuzz
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest $(CHECK_TESTS) $(PYTEST_ARGS)
 
-bench: models
+# the data check first (one line and exit 1 where a set is missing): the bench downloads no data
+bench: venv
+	$(BIN)/python -m benchmarks.sets $(BENCH_ARGS)
+	$(MAKE) models
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 # the tables are generated from the committed reports, never edited by hand

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import (
     batch,
+    budget,
     fraktur,
     huge_page,
     machine,
@@ -32,6 +33,7 @@ from .datasets import DATA, Dataset, ScratchWorkspace, shared_datasets
 from .models import DEFAULT_DETECTOR, DEFAULT_RECOGNISER, DETECTORS, RECOGNISERS
 from .peers import ensure_peers
 from .same_crop import same_crop_check
+from .sets import require
 from .scores import dinglehopper_pages, evaluate_pages, pooled, pooled_dinglehopper
 from .systems import Runner
 
@@ -115,13 +117,18 @@ def score_runs(scratch_runs, peers):
     dinglehopper = dinglehopper_pages(peers, pairs)
     rows = []
     for (scratch, run), (start, count) in zip(scratch_runs, spans):
-        pages = evaluate_pages({p.page_id: p.gt for p in scratch.pages}, run.outputs)
-        rows.append(report.make_row(run, pages, pooled(pages), pooled_dinglehopper(dinglehopper[start:start + count])))
+        gt = {p.page_id: p.gt for p in scratch.pages}
+        pages = evaluate_pages(gt, run.outputs)
+        row = report.make_row(run, pages, pooled(pages), pooled_dinglehopper(dinglehopper[start:start + count]))
+        row['budget'] = budget.budget_of_files(gt, run.outputs)
+        rows.append(row)
     return rows
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if not args.workspace:  # before anything is installed or written: the data is not ours to fetch
+        require(args.data, args.sections)
     started = time.time()
     out = Path(args.results).resolve() / time.strftime('%Y%m%d-%H%M%S')
     out.mkdir(parents=True)
@@ -197,6 +204,9 @@ def main(argv=None):
 def summary(result):
     lines = ['', report.rows_heading(result['rows']),
              report.text_table(result['rows']) if result['rows'] else '(no system rows)', '', report.LEGEND]
+    if result['rows']:
+        lines += ['', 'Page error budget (where the page CER above goes):',
+                  budget.table(report.budget_rows(result['rows'])), budget.LEGEND]
     lines += result['speed']
     if result.get('maixcam'):
         lines += ['', 'MaixCAM preset, FP32 against INT8:',
@@ -212,10 +222,10 @@ def summary(result):
     tuning_fraktur, unseen_fraktur = report.split_fraktur(result.get('fraktur', []))
     if tuning_fraktur:
         lines += ['', 'Fraktur section on the TUNING sets (our defaults were tuned on them):',
-                  fraktur.table(tuning_fraktur)]
+                  fraktur.table(tuning_fraktur), budget.table(fraktur.budget_rows(tuning_fraktur))]
     if unseen_fraktur:
         lines += ['', 'UNSEEN: Fraktur (the Fraktur model was trained on fraktur_lines/train only):',
-                  fraktur.table(unseen_fraktur)]
+                  fraktur.table(unseen_fraktur), budget.table(fraktur.budget_rows(unseen_fraktur))]
     if result.get('unseen'):
         lines += ['', 'UNSEEN: pages with page-level GT (page CER; line CER needs GT lines):',
                   unseen.table(result['unseen']['sets'])]
