@@ -18,7 +18,13 @@ recognition:
    GT line read as several output lines, several GT lines read as one, or
    both), the group's output text is re-cut at the places that align with
    the GT's line breaks (its characters kept, so its misreadings stay);
-4. reading_order: the output lines, now one per GT line, put in GT order;
+4. reading_order: the output lines, now one per GT line, put in the GT's
+   reading order (its regions as its PAGE ReadingOrder lists them, each
+   region's lines top to bottom: benchmarks.scores.gt_lines_in_order, what
+   the bench's `page CER GT ordered` compares with);
+   gt_order: then in the order the GT file stores its lines, which
+   evaluate.py's page CER compares with (bebel's and laube's GT store some
+   lines out of reading order: this part is charged to every system alike);
 5. conventions, one class after the other, each normalised on both sides:
    line-end hyphens (any of -⸗—–¬= after a letter at a line end, and ⸗ or ¬
    inside a line, as -), dashes (–—―‒ as -), quotes („“”»« as ", ‚‘’›‹ as '),
@@ -38,12 +44,12 @@ import sys
 from pathlib import Path
 
 from .grid import markdown_grid, text_grid
-from .scores import _evaluate
+from .scores import _evaluate, gt_lines_in_order
 
 OVERLAP = 0.5  # intersection over the smaller line's area that makes two lines one group
 
 STRUCTURE = [('not_in_gt', 'not in GT'), ('not_found', 'not found'), ('split_merged', 'split/merged'),
-             ('reading_order', 'order')]
+             ('reading_order', 'order'), ('gt_order', 'GT file order')]
 
 LINE_END_HYPHENS = '-⸗—–¬='  # as ocrd_ppocr.engine.orthography, whose `hyphen` parameter writes them
 DOUBLE_QUOTES, SINGLE_QUOTES = '„“”‟»«″', '‚‘’‛›‹′'
@@ -123,8 +129,9 @@ def recut(gt_texts, out_text):
     return [' '.join(out_text[a:b].split()) for a, b in zip(bounds, bounds[1:])]
 
 
-def page_budget(gt, out, evaluate=None):
-    """Errors of each part (PARTS) for one page; (polygon, text) lines as evaluate.load gives.
+def page_budget(gt, out, evaluate=None, reading_order=None):
+    """Errors of each part (PARTS) for one page; (polygon, text) lines as evaluate.load gives;
+    `reading_order`: the rank of each GT line in the GT's reading order (default: the file's order).
     Returns {'errors': {part: count}, 'total': count, 'length': GT text length, 'page_CER': evaluate.py's,
     'lines': {'not_in_gt': n, 'not_found': n, 'split_merged_groups': n, 'matched': n}}."""
     evaluate = evaluate or _evaluate()
@@ -158,8 +165,11 @@ def page_budget(gt, out, evaluate=None):
             items[first:first] = [[[i], gt[i][0], piece] for i, piece in zip(g, pieces)]
             recut_items.append(g)
     charge('split_merged', items)
-    items.sort(key=lambda item: item[0][0])
+    rank = reading_order or list(range(len(gt)))
+    items.sort(key=lambda item: rank[item[0][0]])
     charge('reading_order', items)
+    items.sort(key=lambda item: item[0][0])
+    charge('gt_order', items)
     new_gt = gt
     for key, _, normalise in CONVENTIONS:
         new_gt = [(polygon, normalise(text)) for polygon, text in new_gt]
@@ -172,6 +182,15 @@ def page_budget(gt, out, evaluate=None):
                       'not_found': sum(len(g) for g, o in found if not o),
                       'split_merged_groups': len(recut_items),
                       'matched': sum(1 for g, o in found if len(g) == len(o) == 1)}}
+
+
+def reading_order_of(gt, path, evaluate=None):
+    """The rank of each of `gt`'s lines in the GT file's reading order (benchmarks.scores.gt_lines_in_order)."""
+    ordered = gt_lines_in_order(path, evaluate)
+    ranks = {}
+    for n, (polygon, text) in enumerate(ordered):
+        ranks.setdefault((tuple(map(tuple, polygon)), text), n)
+    return [ranks.get((tuple(map(tuple, polygon)), text), i) for i, (polygon, text) in enumerate(gt)]
 
 
 def pooled(pages):
@@ -193,7 +212,8 @@ def budget_of_files(gt_files, out_files, evaluate=None):
     pages = {}
     for page, path in out_files.items():
         gt = evaluate.load(str(gt_files[page]))
-        pages[page] = {**page_budget(gt, evaluate.load(str(path)), evaluate), 'chars': sum(len(t) for _, t in gt)}
+        pages[page] = {**page_budget(gt, evaluate.load(str(path)), evaluate, reading_order_of(gt, gt_files[page], evaluate)),
+                       'chars': sum(len(t) for _, t in gt)}
     return {'pages': pages, 'pooled': pooled(pages)}
 
 
@@ -203,7 +223,8 @@ HEADER = ['set', 'system', 'pages', 'page CER %'] + [TITLES[part] for part in PA
 LEGEND = ('Page error budget (points of page CER, ../shared/eval/evaluate.py; the parts add up to it): the output '
           'repaired one kind of mistake at a time in the column order (python -m benchmarks.budget --help), each '
           'column the errors its repair removes: output lines not in GT, GT lines not found, lines split or merged, '
-          'reading order; then conventions, both sides normalised (hyphens: -⸗—–¬= at a line end after a letter, '
+          "reading order (against the GT's ReadingOrder of regions, lines top to bottom), GT file order (lines the GT file stores out "
+          'of reading order, charged to every system alike); then conventions, both sides normalised (hyphens: -⸗—–¬= at a line end after a letter, '
           'and ⸗ ¬, as -; dashes –—―‒ as -; quotes; comb. e: aͤ oͤ uͤ as ä ö ü; long s ſ as s; ꝛ as r); '
           'recognition: what is left, on lines matched one to one.')
 
@@ -274,6 +295,18 @@ def add_to_report(path, row):
                    + path.name, 'machine': machine.describe(), 'versions': machine.our_versions(), 'rows': []}
     report['rows'] = [r for r in report['rows'] if (r['set'], r['system']) != (row['set'], row['system'])] + [row]
     path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
+    path.with_suffix('.md').write_text(markdown_report(report), encoding='utf-8')
+
+
+def markdown_report(report):
+    """The report's Markdown twin: what ran, the pooled table, and each page's budget."""
+    per_page = [{'set': f"{row['set']} {page}", 'system': row['system'],
+                 'budget': {'pages': {page: None}, 'pooled': pooled({page: budget})}}
+                for row in report['rows'] for page, budget in row['budget']['pages'].items()]
+    return '\n'.join([
+        '# Page error budget', '', f"Machine: {report['machine']}", '', f"Command: `{report['command']}`", '',
+        'Versions: ' + ', '.join(f'{k} {v}' for k, v in report['versions'].items()), '',
+        markdown(report['rows']), '', LEGEND, '', '## Per page', '', markdown(per_page)]) + '\n'
 
 
 if __name__ == '__main__':

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.budget import PARTS, page_budget, recut
+from benchmarks.budget import PARTS, page_budget, reading_order_of, recut
 
 DATA = Path(__file__).parent / 'data'
 SHARED_EVALUATE = Path(__file__).resolve().parents[2] / 'shared' / 'eval' / 'evaluate.py'
@@ -84,3 +84,18 @@ def test_recut_follows_the_gt_line_breaks():
 
 def test_every_part_has_a_column():
     assert PARTS[-1] == 'recognition' and len(set(PARTS)) == len(PARTS)
+
+
+def test_lines_the_gt_file_stores_out_of_order_are_charged_to_gt_order(evaluate):
+    """bebel 0146's GT file stores a line of its first region after lines of
+    later ones: an output in reading order pays for it, under gt_order alone."""
+    path = DATA / 'bebel' / 'bebel_frau_1879_0146.xml'
+    gt = evaluate.load(str(path))
+    order = reading_order_of(gt, path, evaluate)
+    assert order != sorted(order)
+    in_reading_order = [gt[i] for i in sorted(range(len(gt)), key=order.__getitem__)]
+    budget = page_budget(gt, in_reading_order, evaluate, order)
+    assert budget['total'] > 0 and budget['errors']['gt_order'] == budget['total']
+    shuffled = in_reading_order[1:] + in_reading_order[:1]  # and our own order mistake is ours
+    errors = page_budget(gt, shuffled, evaluate, order)['errors']
+    assert errors['reading_order'] > 0 and errors['gt_order'] == budget['total']
