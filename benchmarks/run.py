@@ -33,7 +33,7 @@ from .datasets import DATA, Dataset, ScratchWorkspace, shared_datasets
 from .models import DEFAULT_DETECTOR, DEFAULT_RECOGNISER, DETECTORS, RECOGNISERS
 from .peers import ensure_peers
 from .same_crop import same_crop_check
-from .sets import require
+from .sets import label, require
 from .scores import dinglehopper_pages, evaluate_pages, pooled, pooled_dinglehopper
 from .systems import Runner
 
@@ -166,11 +166,11 @@ def main(argv=None):
                                                  out / 'work' / 'batch' / dataset.name,
                                                  out / 'logs' / 'batch' / dataset.name)
     if 'fraktur' in args.sections and not args.workspace:
-        print(f'[{time.time() - started:5.0f} s] Fraktur section (unseen works; Tesseract frk and Fraktur)',
+        print(f'[{time.time() - started:5.0f} s] Fraktur section (works not trained on; Tesseract frk and Fraktur)',
               flush=True)
         result['fraktur'] = fraktur.fraktur_section(args.data, out / 'fraktur')
     if 'unseen' in args.sections and not args.workspace:
-        print(f'[{time.time() - started:5.0f} s] unseen sets with page-level GT (oldbooks_en, tesseract_testing)',
+        print(f'[{time.time() - started:5.0f} s] sets with page-level GT (oldbooks_en, tesseract_testing)',
               flush=True)
         result['unseen'] = unseen.unseen_section(args.data, out / 'unseen', peers)
     if 'maixcam' in args.sections and not args.workspace:
@@ -224,13 +224,17 @@ def summary(result):
         lines += ['', 'Fraktur section on the TUNING sets (our defaults were tuned on them):',
                   fraktur.table(tuning_fraktur), budget.table(fraktur.budget_rows(tuning_fraktur))]
     if unseen_fraktur:
-        lines += ['', 'UNSEEN: Fraktur (the Fraktur model was trained on fraktur_lines/train only):',
+        lines += ['', 'Fraktur section on works the Fraktur model was not trained on (trained on fraktur_lines/train '
+                  'only; ' + '; '.join(map(label, ('fraktur_lines/val', 'clauren_mimil_1815', 'laube_europa0202_1837')))
+                  + '):',
                   fraktur.table(unseen_fraktur), budget.table(fraktur.budget_rows(unseen_fraktur))]
     if result.get('unseen'):
-        lines += ['', 'UNSEEN: pages with page-level GT (page CER; line CER needs GT lines):',
+        lines += ['', 'Pages with page-level GT (page CER; line CER needs GT lines; '
+                  + '; '.join(map(label, ('oldbooks_en', 'tesseract_testing'))) + '):',
                   unseen.table(result['unseen']['sets'])]
     if result.get('maixcam_unseen'):
-        lines += ['', 'UNSEEN: MaixCAM preset, INT8 against FP32 (station pipeline):',
+        lines += ['', 'MaixCAM preset, INT8 against FP32 (station pipeline; sets neither its calibration nor its '
+                  'quantisation choices used):',
                   maixcam.table(result['maixcam_unseen'])]
     if result.get('words'):
         lines += ['', 'Word segments (tuning sets):', words.markdown(result['words'])]
