@@ -37,7 +37,9 @@ from .budget import markdown as budget_markdown
 from .budget import table as budget_table
 from .datasets import DATA
 from .grid import markdown_grid, text_grid
+from .machine import provenance, provenance_markdown
 from .scores import _evaluate
+from .sets import require
 
 FRAKTUR_MODEL = 'PP-OCRv6_rec_small_fraktur'
 DEFAULT_MODEL = 'PP-OCRv6_rec_small'
@@ -248,12 +250,16 @@ def main(argv=None):
     parser.add_argument('--data', default=os.environ.get('BENCH_DATA', str(DATA)))
     parser.add_argument('--results', default='results')
     args = parser.parse_args(argv)
+    require(args.data, ['fraktur'])
+    report = provenance(' '.join(['python -m benchmarks.fraktur', *(sys.argv[1:] if argv is None else argv)]))
     out = Path(args.results).resolve() / (time.strftime('%Y%m%d-%H%M%S') + '-fraktur')
     out.mkdir(parents=True)
     rows = fraktur_section(args.data, out)
-    (out / 'fraktur.json').write_text(json.dumps({'rows': rows}, indent=1, ensure_ascii=False), encoding='utf-8')
-    (out / 'fraktur.md').write_text(markdown(rows) + '\n\n' + budget_markdown(budget_rows(rows)) + '\n\n'
-                                    + BUDGET_LEGEND + '\n', encoding='utf-8')
+    (out / 'fraktur.json').write_text(json.dumps({**report, 'rows': rows}, indent=1, ensure_ascii=False),
+                                      encoding='utf-8')
+    (out / 'fraktur.md').write_text('\n'.join(provenance_markdown(report)) + markdown(rows) + '\n\n'
+                                    + budget_markdown(budget_rows(rows)) + '\n\n' + BUDGET_LEGEND + '\n',
+                                    encoding='utf-8')
     print('\n' + table(rows))
     print('\n' + budget_table(budget_rows(rows)) + '\n' + BUDGET_LEGEND)
     print(f'\nReports: {out}/fraktur.md, {out}/fraktur.json')

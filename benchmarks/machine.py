@@ -49,3 +49,16 @@ def our_versions():
     versions = {name: _version(name) for name in ('ocrd_ppocr', 'ocrd', 'onnxruntime', 'onnx',
                                                   'opencv-python-headless', 'numpy')}
     return {**versions, 'python': platform.python_version(), 'commit': git_commit()}
+
+
+def provenance(command):
+    """What every report records: the command, when, the machine, the versions and the commit."""
+    import time
+    return {'command': command, 'started': time.strftime('%Y-%m-%d %H:%M'), 'machine': describe(),
+            'versions': our_versions()}
+
+
+def provenance_markdown(report):
+    """The report's header lines for its provenance."""
+    return [f"Command: `{report['command']}` ({report['started']})", '', f"Machine: {report['machine']}", '',
+            'Versions: ' + ', '.join(f'{k} {v}' for k, v in report['versions'].items()), '']
