@@ -28,7 +28,7 @@ recognition:
 5. conventions, one class after the other, each normalised on both sides:
    line-end hyphens (any of -⸗—–¬= after a letter at a line end, and ⸗ or ¬
    inside a line, as -), dashes (–—―‒ as -), quotes („“”»« as ", ‚‘’›‹ as '),
-   combining e (aͤ oͤ uͤ as ä ö ü), long s (ſ as s), r rotunda (ꝛ as r);
+   combining e (aͤ oͤ uͤ, and MUFI's private-use forms of them, as ä ö ü), long s (ſ as s), r rotunda (ꝛ as r);
 6. recognition: the errors left, on lines matched one to one.
 
 Lines overlap when their intersection is at least half the smaller one's
@@ -53,7 +53,9 @@ STRUCTURE = [('not_in_gt', 'not in GT'), ('not_found', 'not found'), ('split_mer
 
 LINE_END_HYPHENS = '-⸗—–¬='  # as ocrd_ppocr.engine.orthography, whose `hyphen` parameter writes them
 DOUBLE_QUOTES, SINGLE_QUOTES = '„“”‟»«″', '‚‘’‛›‹′'
-COMBINING_E = {'a\u0364': 'ä', 'o\u0364': 'ö', 'u\u0364': 'ü', 'A\u0364': 'Ä', 'O\u0364': 'Ö', 'U\u0364': 'Ü'}
+COMBINING_E = {'a\u0364': 'ä', 'o\u0364': 'ö', 'u\u0364': 'ü', 'A\u0364': 'Ä', 'O\u0364': 'Ö', 'U\u0364': 'Ü',
+               # MUFI's private-use a, o, u with e above (clauren's GT writes them)
+               '\ue42c': 'ä', '\ue644': 'ö', '\ue72b': 'ü'}
 
 
 def _hyphens(text):
@@ -202,8 +204,8 @@ def pooled(pages):
               / total_weight for part in PARTS}
     return {'page_CER': 100 * sum(page['page_CER'] * weights[name] for name, page in pages.items()) / total_weight,
             'points': points,
-            'lines': {key: sum(page['lines'][key] for page in pages.values()) for key in next(iter(pages.values()))['lines']}
-            if pages else {}}
+            'lines': {key: sum(page['lines'][key] for page in pages.values())
+                      for key in next(iter(pages.values()))['lines']} if pages else {}}
 
 
 def budget_of_files(gt_files, out_files, evaluate=None):
@@ -212,7 +214,8 @@ def budget_of_files(gt_files, out_files, evaluate=None):
     pages = {}
     for page, path in out_files.items():
         gt = evaluate.load(str(gt_files[page]))
-        pages[page] = {**page_budget(gt, evaluate.load(str(path)), evaluate, reading_order_of(gt, gt_files[page], evaluate)),
+        order = reading_order_of(gt, gt_files[page], evaluate)
+        pages[page] = {**page_budget(gt, evaluate.load(str(path)), evaluate, order),
                        'chars': sum(len(t) for _, t in gt)}
     return {'pages': pages, 'pooled': pooled(pages)}
 
@@ -223,9 +226,10 @@ HEADER = ['set', 'system', 'pages', 'page CER %'] + [TITLES[part] for part in PA
 LEGEND = ('Page error budget (points of page CER, ../shared/eval/evaluate.py; the parts add up to it): the output '
           'repaired one kind of mistake at a time in the column order (python -m benchmarks.budget --help), each '
           'column the errors its repair removes: output lines not in GT, GT lines not found, lines split or merged, '
-          "reading order (against the GT's ReadingOrder of regions, lines top to bottom), GT file order (lines the GT file stores out "
-          'of reading order, charged to every system alike); then conventions, both sides normalised (hyphens: -⸗—–¬= at a line end after a letter, '
-          'and ⸗ ¬, as -; dashes –—―‒ as -; quotes; comb. e: aͤ oͤ uͤ as ä ö ü; long s ſ as s; ꝛ as r); '
+          "reading order (against the GT's ReadingOrder of regions, lines top to bottom), GT file order (lines the "
+          'GT file stores out of reading order, charged to every system alike); then conventions, both sides '
+          'normalised (hyphens: -⸗—–¬= at a line end after a letter, and ⸗ ¬, as -; dashes –—―‒ as -; quotes; '
+          'comb. e: aͤ oͤ uͤ (and their MUFI private-use forms) as ä ö ü; long s ſ as s; ꝛ as r); '
           'recognition: what is left, on lines matched one to one.')
 
 
@@ -256,7 +260,8 @@ def group_files(mets, grp, pages=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m benchmarks.budget', description=__doc__.split('\n\n')[0],
-                                     epilog=__doc__.split('\n\n', 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     epilog=__doc__.split('\n\n', 2)[2],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('mets', help="the workspace's mets.xml")
     parser.add_argument('--gt-grp', required=True, help='the ground-truth PAGE fileGrp (with TextLine text)')
     parser.add_argument('--out-grp', required=True, help='the output PAGE fileGrp to judge')

@@ -234,8 +234,8 @@ def markdown_report(report):
                 unseen_markdown(report['unseen']['sets']), '', UNSEEN_LEGEND, '', 'Per page:', '',
                 unseen_markdown(report['unseen']['pages'])]
     if unseen_fraktur:
-        out += ['', '### Fraktur (works the Fraktur model was not trained on)', '', fraktur_markdown(unseen_fraktur), '',
-                FRAKTUR_OTHER_NOTE]
+        out += ['', '### Fraktur (works the Fraktur model was not trained on)', '',
+                fraktur_markdown(unseen_fraktur), '', FRAKTUR_OTHER_NOTE]
     if report.get('maixcam_unseen'):
         from .maixcam import NOTE as MAIXCAM_NOTE
         from .maixcam import markdown as maixcam_markdown

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.budget import PARTS, page_budget, reading_order_of, recut
+from benchmarks.budget import CONVENTIONS, PARTS, page_budget, reading_order_of, recut
 
 DATA = Path(__file__).parent / 'data'
 SHARED_EVALUATE = Path(__file__).resolve().parents[2] / 'shared' / 'eval' / 'evaluate.py'
@@ -99,3 +99,11 @@ def test_lines_the_gt_file_stores_out_of_order_are_charged_to_gt_order(evaluate)
     shuffled = in_reading_order[1:] + in_reading_order[:1]  # and our own order mistake is ours
     errors = page_budget(gt, shuffled, evaluate, order)['errors']
     assert errors['reading_order'] > 0 and errors['gt_order'] == budget['total']
+
+
+def test_conventions_map_each_spelling_to_one():
+    normalise = dict((key, function) for key, _, function in CONVENTIONS)
+    assert normalise['hyphens']('Auf⸗') == normalise['hyphens']('Auf—') == 'Auf-'
+    assert normalise['hyphens']('1784 —') == '1784 —'  # a dash after a space splits no word
+    assert normalise['combining_e']('Saͤchs. \ue42c \ue644 \ue72b') == 'Sächs. ä ö ü'
+    assert normalise['quotes']('„Wort“ »so«') == '"Wort" "so"'

@@ -12,9 +12,10 @@ import pytest
 TESTS = Path(__file__).parent
 FILES = {
     'test_skip.py': 'import pytest\n\ndef test_runs():\n    pass\n\ndef test_no_data():\n    pytest.skip("no data")\n',
-    'test_import.py': 'import pytest\ntorch = pytest.importorskip("no_such_module_for_ci")\n\ndef test_x():\n    pass\n',
-    'tests/test_resources.py': 'import pytest\n\n@pytest.mark.skipif(True, reason="offline")\ndef test_url_answers():\n'
-                               '    pass\n\n@pytest.mark.xfail(reason="known")\ndef test_known():\n    assert 0\n',
+    'test_import.py': 'import pytest\ntorch = pytest.importorskip("no_such_module_ci")\n\ndef test_x():\n    pass\n',
+    'tests/test_resources.py': ('import pytest\n\n@pytest.mark.skipif(True, reason="offline")\n'
+                                'def test_url_answers():\n    pass\n\n'
+                                '@pytest.mark.xfail(reason="known")\ndef test_known():\n    assert 0\n'),
 }
 
 

@@ -27,7 +27,8 @@ def recipe():
 @pytest.mark.parametrize('report', [f'{MODEL}.stage1.report.json', f'{MODEL}.report.json'])
 def test_the_committed_reports_commands_are_the_makefiles(report):
     command = json.loads((PATCHES / report).read_text(encoding='utf-8'))['command']
-    assert command.replace('ocrd-ppocr-train', 'BIN/ocrd-ppocr-train', 1) in [' '.join(line.split()) for line in recipe()]
+    commands = [' '.join(line.split()) for line in recipe()]
+    assert command.replace('ocrd-ppocr-train', 'BIN/ocrd-ppocr-train', 1) in commands
 
 
 def test_the_recipe_ends_by_recording_the_patched_models_checksum():
