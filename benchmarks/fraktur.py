@@ -1,6 +1,8 @@
 """Fraktur section of the benchmark: the shipped Fraktur recogniser against
 our default recogniser and Tesseract's Fraktur models, on material that no
-model of ours was trained or tuned on.
+model of ours was trained on (what else each set was used for, e.g. laube
+for detect's min_contrast, fraktur_lines/val for choosing the shipped
+stage: benchmarks/sets.json).
 
     python -m benchmarks.fraktur [--data ../shared/data] [--results results]
 
@@ -8,7 +10,7 @@ Sets (what each is used for is stated in the report):
 - fraktur_lines/val: 741 line images of 19 works never trained on (the
   Fraktur model's training used fraktur_lines/train only, validated on a
   split of it by work), recognition only;
-- fraktur_pages: two unseen works (1815, 1837), each system with its own
+- fraktur_pages: two works not trained on (1815, 1837), each system with its own
   detection/segmentation, per work;
 - kant_aufklaerung_1784 (1784) with our detection, per page;
 - bebel_frau_1879's GT lines (Antiqua, 1879): is Antiqua kept?
@@ -182,7 +184,7 @@ def fraktur_section(data, out, log=print):
     for name, read in systems:
         texts, seconds = read()
         score = line_scores(lines, texts)
-        rows.append({'set': 'fraktur_lines/val (19 works, unseen)', 'unit': 'all', 'system': name,
+        rows.append({'set': 'fraktur_lines/val (19 works, not trained on)', 'unit': 'all', 'system': name,
                      'line_CER': 100 * score['line_CER'], 'lines': len(lines), 'seconds': round(seconds, 1)})
         log(f"  {name}: line CER {100 * score['line_CER']:.2f} %")
     for set_name, folder, gt_grp, unit in PAGE_SETS:
