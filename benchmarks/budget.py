@@ -311,7 +311,7 @@ def markdown_report(report):
     return '\n'.join([
         '# Page error budget', '', f"Machine: {report['machine']}", '', f"Command: `{report['command']}`", '',
         'Versions: ' + ', '.join(f'{k} {v}' for k, v in report['versions'].items()), '',
-        markdown(report['rows']), '', LEGEND, '', '## Per page', '', markdown(per_page)]) + '\n'
+        *([report['note'], ''] if report.get('note') else []), markdown(report['rows']), '', LEGEND, '', '## Per page', '', markdown(per_page)]) + '\n'
 
 
 if __name__ == '__main__':
