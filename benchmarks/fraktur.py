@@ -1,6 +1,8 @@
 """Fraktur section of the benchmark: the shipped Fraktur recogniser against
 our default recogniser and Tesseract's Fraktur models, on material that no
-model of ours was trained or tuned on.
+model of ours was trained on (what else each set was used for, e.g. laube
+for detect's min_contrast, fraktur_lines/val for choosing the shipped
+stage: benchmarks/sets.json).
 
     python -m benchmarks.fraktur [--data ../shared/data] [--results results]
 
@@ -8,7 +10,7 @@ Sets (what each is used for is stated in the report):
 - fraktur_lines/val: 741 line images of 19 works never trained on (the
   Fraktur model's training used fraktur_lines/train only, validated on a
   split of it by work), recognition only;
-- fraktur_pages: two unseen works (1815, 1837), each system with its own
+- fraktur_pages: two works not trained on (1815, 1837), each system with its own
   detection/segmentation, per work;
 - kant_aufklaerung_1784 (1784) with our detection, per page;
 - bebel_frau_1879's GT lines (Antiqua, 1879): is Antiqua kept?
@@ -31,9 +33,15 @@ from pathlib import Path
 
 import cv2
 
+from .budget import LEGEND as BUDGET_LEGEND
+from .budget import budget_of_files
+from .budget import markdown as budget_markdown
+from .budget import table as budget_table
 from .datasets import DATA
 from .grid import markdown_grid, text_grid
+from .machine import provenance, provenance_markdown
 from .scores import _evaluate
+from .sets import require
 
 FRAKTUR_MODEL = 'PP-OCRv6_rec_small_fraktur'
 DEFAULT_MODEL = 'PP-OCRv6_rec_small'
@@ -176,7 +184,7 @@ def fraktur_section(data, out, log=print):
     for name, read in systems:
         texts, seconds = read()
         score = line_scores(lines, texts)
-        rows.append({'set': 'fraktur_lines/val (19 works, unseen)', 'unit': 'all', 'system': name,
+        rows.append({'set': 'fraktur_lines/val (19 works, not trained on)', 'unit': 'all', 'system': name,
                      'line_CER': 100 * score['line_CER'], 'lines': len(lines), 'seconds': round(seconds, 1)})
         log(f"  {name}: line CER {100 * score['line_CER']:.2f} %")
     for set_name, folder, gt_grp, unit in PAGE_SETS:
@@ -196,7 +204,8 @@ def fraktur_section(data, out, log=print):
                              'page_CER': 100 * sum(s['page_CER'] * s['chars'] for s in chosen)
                              / max(1, sum(s['chars'] for s in chosen)),
                              'H': sum(s['H'] for s in chosen) / len(chosen), 'pages': len(chosen),
-                             'seconds': round(seconds, 1)})
+                             'seconds': round(seconds, 1),
+                             'budget': budget_of_files(gt, {p: outputs[p] for p in pages})})
                 log(f"  {set_name} {group} {name}: line CER {rows[-1]['line_CER']:.2f} %, H {rows[-1]['H']:.2f}")
     # Antiqua kept? bebel's GT lines read by each of our recognisers
     workspace = scratch_copy(data / 'bebel_frau_1879', out / 'work' / 'bebel_frau_1879')
@@ -220,6 +229,12 @@ COLUMNS = [('set', 'set', '{}'), ('unit', 'work/page', '{}'), ('system', 'system
            ('seconds', 's', '{:.0f}')]
 
 
+def budget_rows(rows):
+    """The budget table's rows (benchmarks.budget) of the page rows."""
+    return [{'set': r['set'] + ('' if r['unit'] == 'all' else f" {r['unit']}"), 'system': r['system'],
+             'budget': r['budget']} for r in rows if r.get('budget')]
+
+
 def cells(row):
     return [fmt.format(row[key]) if row.get(key) is not None else '' for key, _, fmt in COLUMNS]
 
@@ -237,12 +252,18 @@ def main(argv=None):
     parser.add_argument('--data', default=os.environ.get('BENCH_DATA', str(DATA)))
     parser.add_argument('--results', default='results')
     args = parser.parse_args(argv)
+    require(args.data, ['fraktur'])
+    report = provenance(' '.join(['python -m benchmarks.fraktur', *(sys.argv[1:] if argv is None else argv)]))
     out = Path(args.results).resolve() / (time.strftime('%Y%m%d-%H%M%S') + '-fraktur')
     out.mkdir(parents=True)
     rows = fraktur_section(args.data, out)
-    (out / 'fraktur.json').write_text(json.dumps({'rows': rows}, indent=1, ensure_ascii=False), encoding='utf-8')
-    (out / 'fraktur.md').write_text(markdown(rows) + '\n', encoding='utf-8')
+    (out / 'fraktur.json').write_text(json.dumps({**report, 'rows': rows}, indent=1, ensure_ascii=False),
+                                      encoding='utf-8')
+    (out / 'fraktur.md').write_text('\n'.join(provenance_markdown(report)) + markdown(rows) + '\n\n'
+                                    + budget_markdown(budget_rows(rows)) + '\n\n' + BUDGET_LEGEND + '\n',
+                                    encoding='utf-8')
     print('\n' + table(rows))
+    print('\n' + budget_table(budget_rows(rows)) + '\n' + BUDGET_LEGEND)
     print(f'\nReports: {out}/fraktur.md, {out}/fraktur.json')
 
 

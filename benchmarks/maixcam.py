@@ -58,6 +58,7 @@ from research.maixcam.uncertainty import gap_interval
 
 from .datasets import DATA
 from .grid import markdown_grid, text_grid
+from .machine import provenance, provenance_markdown
 from .scores import _evaluate
 from .unseen import evaluate_page, oldbooks_en, tesseract_testing
 
@@ -512,11 +513,14 @@ def main(argv=None):
     unknown = set(args.sets.split(',')) - set(SETS)
     if unknown:
         parser.error(f"unknown set(s) {', '.join(sorted(unknown))}; known: {', '.join(SETS)}")
+    report = provenance(' '.join(['python -m benchmarks.maixcam', *(sys.argv[1:] if argv is None else argv)]))
     out = Path(args.results).resolve() / time.strftime('%Y%m%d-%H%M%S') / 'maixcam'
     rows = maixcam_section(args.data, out, args.quick, args.cvimodels, args.tpu_venv, sets=args.sets.split(','),
                            cvimodel_every=args.cvimodel_every)
     print(table(rows))
-    (out / 'report.md').write_text('## MaixCAM preset: INT8 against FP32 on unseen sets\n\n' + markdown(rows)
+    (out / 'report.json').write_text(json.dumps({**report, 'rows': rows}, indent=1, default=str) + '\n')
+    (out / 'report.md').write_text('## MaixCAM preset: INT8 against FP32 on sets its calibration and quantisation '
+                                   'did not use\n\n' + '\n'.join(provenance_markdown(report)) + markdown(rows)
                                    + '\n\n' + NOTE + '\n', encoding='utf-8')
     print(f'\nReport: {out}/report.md')
     return 0

@@ -3,6 +3,8 @@ Markdown reports."""
 import json
 import statistics
 
+from .sets import SETS, label, labels
+
 COLUMNS = [  # (key, header, format)
     ('system', 'system', '{}'), ('dataset', 'dataset', '{}'), ('models', 'models', '{}'),
     ('pages', 'pages', '{}'), ('line_CER', 'line CER%', '{:.2f}'), ('page_CER', 'page CER%', '{:.2f}'),
@@ -30,12 +32,15 @@ total/pure and in-proc/pure: ours against that floor (goal <= 1.2); CPU/pure CPU
 largest process (ru_maxrss)."""
 
 
-# every default of ours (detector, recogniser, thresholds, merging) was tuned on
-# these sets: figures on them flatter us, the unseen sets tell the truth
-TUNING_SETS = ('bebel_frau_1879', 'kant_aufklaerung_1784')
-TUNING_HEADING = '## Tuning sets: bebel_frau_1879, kant_aufklaerung_1784 (every default was tuned on them)'
-UNSEEN_HEADING = ('## Unseen sets: oldbooks_en, tesseract_testing, fraktur_pages, fraktur_lines/val '
-                  '(nobody tuned on them)')
+# what each set was used for comes from benchmarks/sets.json (one record): the
+# sets our defaults were tuned on get a heading of their own, every other set
+# its label (threshold choice, model selection, regression check, ...)
+TUNING_SETS = tuple(name for name, entry in SETS.items() if 'tuning' in entry['used_for'])
+TUNING_HEADING = ('## Tuning sets: bebel_frau_1879, kant_aufklaerung_1784 (every default was tuned on them)')
+OTHER_SETS = ('oldbooks_en', 'tesseract_testing', 'clauren_mimil_1815', 'laube_europa0202_1837', 'fraktur_lines/val',
+              'docbank_samples')
+OTHER_HEADING = ('## Other sets: what each was used for (benchmarks/sets.json); only "regression check" sets had '
+                 'no value chosen on them\n\n' + labels(OTHER_SETS))
 
 
 def is_tuning_set(name):
@@ -44,20 +49,26 @@ def is_tuning_set(name):
 
 
 def split_fraktur(rows):
-    """The Fraktur section's rows: (those on tuning sets, those on unseen sets)."""
+    """The Fraktur section's rows: (those on tuning sets, those on the other sets)."""
     return ([r for r in rows if is_tuning_set(r['set'])], [r for r in rows if not is_tuning_set(r['set'])])
 
 
 def rows_heading(rows):
     """What the main table's rows are: tuning sets, or a workspace given with --workspace."""
     if rows and all(is_tuning_set(r['dataset']) for r in rows):
-        return 'Systems on the TUNING sets (every default was tuned on them; see the unseen sets below):'
+        return 'Systems on the TUNING sets (every default was tuned on them; see the other sets below):'
     return 'Systems:'
 
 
 def median_of(runs, key):
     values = [run[key] for run in runs if run.get(key) is not None]
     return statistics.median(values) if values else None
+
+
+def budget_rows(rows):
+    """The budget table's rows (benchmarks.budget) of the main table's rows."""
+    return [{'set': r['dataset'], 'system': f"{r['system']} ({r['models']})", 'budget': r['budget']}
+            for r in rows if r.get('budget')]
 
 
 def make_row(run, page_scores, pooled_scores, dinglehopper):
@@ -238,7 +249,7 @@ def write_reports(report, directory):
 
 
 def markdown_report(report):
-    """Header, then the tuning sets and the unseen sets under headings of their
+    """Header, then the tuning sets and the other sets under headings of their
     own (a workspace given with --workspace under its own), then speed and memory."""
     out = [f"# ocrd_ppocr benchmark ({report['mode']} mode, {report['started']})", '',
            f"Machine: {report['machine']}", '', f"Command: `{report['command']}`, {report['duration_s']:.0f} s",
@@ -255,7 +266,7 @@ def markdown_report(report):
         from .words import markdown as words_markdown
         out += ['', '### Word segments (tuning sets)', '', words_markdown(report['words'])]
     if report.get('unseen') or unseen_fraktur or report.get('maixcam_unseen'):
-        out += ['', UNSEEN_HEADING]
+        out += ['', OTHER_HEADING]
     if report.get('unseen'):
         from .unseen import LEGEND as UNSEEN_LEGEND
         from .unseen import markdown as unseen_markdown
@@ -263,11 +274,12 @@ def markdown_report(report):
                 unseen_markdown(report['unseen']['sets']), '', UNSEEN_LEGEND, '', 'Per page:', '',
                 unseen_markdown(report['unseen']['pages'])]
     if unseen_fraktur:
-        out += ['', '### Fraktur (unseen works)', '', fraktur_markdown(unseen_fraktur), '', FRAKTUR_UNSEEN_NOTE]
+        out += ['', '### Fraktur (works the Fraktur model was not trained on)', '',
+                fraktur_markdown(unseen_fraktur), '', FRAKTUR_OTHER_NOTE]
     if report.get('maixcam_unseen'):
         from .maixcam import NOTE as MAIXCAM_NOTE
         from .maixcam import markdown as maixcam_markdown
-        out += ['', '### MaixCAM preset: INT8 against FP32 (unseen sets)', '',
+        out += ['', '### MaixCAM preset: INT8 against FP32 (sets its calibration and quantisation did not use)', '',
                 maixcam_markdown(report['maixcam_unseen']), '', MAIXCAM_NOTE]
     out += speed_and_memory_part(report)
     return '\n'.join(out) + '\n'
@@ -277,19 +289,30 @@ FRAKTUR_NOTE = ('The Fraktur model was trained on fraktur_lines/train only (vali
                 'Line CER and Hmean by ../shared/eval/evaluate.py; Tesseract through its command line.')
 FRAKTUR_TUNING_NOTE = FRAKTUR_NOTE + (' The Fraktur model never saw kant or bebel, but our detector and every '
                                       'default were tuned on them.')
-FRAKTUR_UNSEEN_NOTE = FRAKTUR_NOTE + ' fraktur_lines/val and fraktur_pages were used for nothing but these figures.'
+FRAKTUR_OTHER_NOTE = FRAKTUR_NOTE + ' ' + '; '.join(label(name) for name in ('fraktur_lines/val', 'clauren_mimil_1815',
+                                                                              'laube_europa0202_1837')) + '.'
 
 
 def fraktur_markdown(rows):
-    from .fraktur import markdown
-    return markdown(rows)
+    """The Fraktur table, and the error budget of its page rows below it."""
+    from .budget import LEGEND as BUDGET_LEGEND
+    from .budget import markdown as budget_markdown
+    from .fraktur import budget_rows, markdown
+    budgets = budget_rows(rows)
+    return markdown(rows) + (f'\n\nPage error budget:\n\n{budget_markdown(budgets)}\n\n{BUDGET_LEGEND}'
+                             if budgets else '')
 
 
 def systems_part(report):
     """The main table and what was measured on its sets: MaixCAM, same crop, batch."""
     out = []
     if report['rows']:
-        out += ['', markdown_table(report['rows']), '', LEGEND, '', 'Parameters per row:', '']
+        out += ['', markdown_table(report['rows']), '', LEGEND]
+        if any(r.get('budget') for r in report['rows']):
+            from .budget import LEGEND as BUDGET_LEGEND
+            from .budget import markdown as budget_markdown
+            out += ['', '### Page error budget', '', budget_markdown(budget_rows(report['rows'])), '', BUDGET_LEGEND]
+        out += ['', 'Parameters per row:', '']
         out += [f"- {r['system']} / {r['dataset']} / {r['models']}: {r['params']}; per-page line CER % "
                 + ', '.join(f'{p} {v:.2f}' for p, v in r['per_page_line_CER'].items()) for r in report['rows']]
         out += ['', *report['speed']]

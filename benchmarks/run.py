@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import (
     batch,
+    budget,
     fraktur,
     huge_page,
     machine,
@@ -32,6 +33,7 @@ from .datasets import DATA, Dataset, ScratchWorkspace, shared_datasets
 from .models import DEFAULT_DETECTOR, DEFAULT_RECOGNISER, DETECTORS, RECOGNISERS
 from .peers import ensure_peers
 from .same_crop import same_crop_check
+from .sets import label, require
 from .scores import dinglehopper_pages, evaluate_pages, pooled, pooled_dinglehopper
 from .systems import Runner
 
@@ -115,13 +117,18 @@ def score_runs(scratch_runs, peers):
     dinglehopper = dinglehopper_pages(peers, pairs)
     rows = []
     for (scratch, run), (start, count) in zip(scratch_runs, spans):
-        pages = evaluate_pages({p.page_id: p.gt for p in scratch.pages}, run.outputs)
-        rows.append(report.make_row(run, pages, pooled(pages), pooled_dinglehopper(dinglehopper[start:start + count])))
+        gt = {p.page_id: p.gt for p in scratch.pages}
+        pages = evaluate_pages(gt, run.outputs)
+        row = report.make_row(run, pages, pooled(pages), pooled_dinglehopper(dinglehopper[start:start + count]))
+        row['budget'] = budget.budget_of_files(gt, run.outputs)
+        rows.append(row)
     return rows
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if not args.workspace:  # before anything is installed or written: the data is not ours to fetch
+        require(args.data, args.sections)
     started = time.time()
     out = Path(args.results).resolve() / time.strftime('%Y%m%d-%H%M%S')
     out.mkdir(parents=True)
@@ -160,11 +167,11 @@ def main(argv=None):
                                                  out / 'work' / 'batch' / dataset.name,
                                                  out / 'logs' / 'batch' / dataset.name)
     if 'fraktur' in args.sections and not args.workspace:
-        print(f'[{time.time() - started:5.0f} s] Fraktur section (unseen works; Tesseract frk and Fraktur)',
+        print(f'[{time.time() - started:5.0f} s] Fraktur section (works not trained on; Tesseract frk and Fraktur)',
               flush=True)
         result['fraktur'] = fraktur.fraktur_section(args.data, out / 'fraktur')
     if 'unseen' in args.sections and not args.workspace:
-        print(f'[{time.time() - started:5.0f} s] unseen sets with page-level GT (oldbooks_en, tesseract_testing)',
+        print(f'[{time.time() - started:5.0f} s] sets with page-level GT (oldbooks_en, tesseract_testing)',
               flush=True)
         result['unseen'] = unseen.unseen_section(args.data, out / 'unseen', peers)
     if 'maixcam' in args.sections and not args.workspace:
@@ -198,6 +205,9 @@ def main(argv=None):
 def summary(result):
     lines = ['', report.rows_heading(result['rows']),
              report.text_table(result['rows']) if result['rows'] else '(no system rows)', '', report.LEGEND]
+    if result['rows']:
+        lines += ['', 'Page error budget (where the page CER above goes):',
+                  budget.table(report.budget_rows(result['rows'])), budget.LEGEND]
     lines += result['speed']
     lines += report.time_split_part(result['rows'])
     if result.get('maixcam'):
@@ -214,15 +224,19 @@ def summary(result):
     tuning_fraktur, unseen_fraktur = report.split_fraktur(result.get('fraktur', []))
     if tuning_fraktur:
         lines += ['', 'Fraktur section on the TUNING sets (our defaults were tuned on them):',
-                  fraktur.table(tuning_fraktur)]
+                  fraktur.table(tuning_fraktur), budget.table(fraktur.budget_rows(tuning_fraktur))]
     if unseen_fraktur:
-        lines += ['', 'UNSEEN: Fraktur (the Fraktur model was trained on fraktur_lines/train only):',
-                  fraktur.table(unseen_fraktur)]
+        lines += ['', 'Fraktur section on works the Fraktur model was not trained on (trained on fraktur_lines/train '
+                  'only; ' + '; '.join(map(label, ('fraktur_lines/val', 'clauren_mimil_1815', 'laube_europa0202_1837')))
+                  + '):',
+                  fraktur.table(unseen_fraktur), budget.table(fraktur.budget_rows(unseen_fraktur))]
     if result.get('unseen'):
-        lines += ['', 'UNSEEN: pages with page-level GT (page CER; line CER needs GT lines):',
+        lines += ['', 'Pages with page-level GT (page CER; line CER needs GT lines; '
+                  + '; '.join(map(label, ('oldbooks_en', 'tesseract_testing'))) + '):',
                   unseen.table(result['unseen']['sets'])]
     if result.get('maixcam_unseen'):
-        lines += ['', 'UNSEEN: MaixCAM preset, INT8 against FP32 (station pipeline):',
+        lines += ['', 'MaixCAM preset, INT8 against FP32 (station pipeline; sets neither its calibration nor its '
+                  'quantisation choices used):',
                   maixcam.table(result['maixcam_unseen'])]
     if result.get('words'):
         lines += ['', 'Word segments (tuning sets):', words.markdown(result['words'])]

@@ -40,15 +40,25 @@ def evaluate_pages(gt, outputs):
     return scores
 
 
-def gt_lines_in_order(path):
-    """[(polygon, text)] of the GT lines, regions in document order, lines of a
-    region top to bottom."""
+def gt_lines_in_order(path, evaluate=None):
+    """[(polygon, text)] of the GT lines in reading order: regions as the
+    PAGE ReadingOrder lists them (RegionRefIndexed by index, RegionRef as
+    written; regions it leaves out after them in document order), the lines
+    of a region top to bottom."""
     from lxml import etree
-    evaluate = _evaluate()
+    evaluate = evaluate or _evaluate()
     tree = etree.parse(str(path))
     ns = {'pc': tree.getroot().nsmap.get('pc') or tree.getroot().nsmap.get(None)}
+    regions = list(tree.iterfind('.//pc:TextRegion', ns))
+    listed = []
+    for group in tree.iterfind('.//pc:ReadingOrder//pc:OrderedGroup', ns):
+        refs = group.findall('./pc:RegionRefIndexed', ns)
+        listed += [ref.get('regionRef') for ref in sorted(refs, key=lambda ref: int(ref.get('index')))]
+    listed += [ref.get('regionRef') for ref in tree.iterfind('.//pc:ReadingOrder//pc:RegionRef', ns)]
+    rank = {region_id: n for n, region_id in reversed(list(enumerate(listed)))}
+    regions.sort(key=lambda region: rank.get(region.get('id'), len(rank)))  # stable: the rest in document order
     lines = []
-    for region in tree.iterfind('.//pc:TextRegion', ns):
+    for region in regions:
         own = []
         for line in region.iterfind('./pc:TextLine', ns):
             points = [tuple(map(float, p.split(','))) for p in line.find('./pc:Coords', ns).get('points').split()]

@@ -1,5 +1,7 @@
-"""Unseen section of the benchmark: page CER on printed pages that no default
-of ours was tuned on, with page-level text ground truth.
+"""Unseen section of the benchmark: page CER on printed pages with page-level
+text ground truth that no recognition default was tuned on (tesseract_testing's
+magazine pages shaped the reading-order rules: benchmarks/sets.json says what
+each set was used for).
 
     python -m benchmarks.unseen [--data ../shared/data] [--results results] [--sets oldbooks_en]
 

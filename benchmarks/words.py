@@ -27,9 +27,11 @@ import time
 from pathlib import Path
 
 from .datasets import DATA
+from .machine import provenance, provenance_markdown
 from .fraktur import page_files, run, scratch_copy
 from .peers import TESSDATA, ensure_peers
 from .scores import _evaluate
+from .sets import require
 
 FRAKTUR_MODEL = 'PP-OCRv6_rec_small_fraktur'
 
@@ -157,13 +159,16 @@ def main(argv=None):
     parser.add_argument('--data', default=os.environ.get('BENCH_DATA', str(DATA)))
     parser.add_argument('--results', default='results')
     args = parser.parse_args(argv)
+    require(args.data, ['words'])
+    report = provenance(' '.join(['python -m benchmarks.words', *(sys.argv[1:] if argv is None else argv)]))
     results = Path(args.results).resolve()
     out = results / (time.strftime('%Y%m%d-%H%M%S') + '-words')
     out.mkdir(parents=True)
     peers = ensure_peers(results / 'peers')
     rows = words_section(args.data, out, peers)
-    (out / 'words.json').write_text(json.dumps({'rows': rows}, indent=1, ensure_ascii=False), encoding='utf-8')
-    (out / 'words.md').write_text(markdown(rows) + '\n', encoding='utf-8')
+    (out / 'words.json').write_text(json.dumps({**report, 'rows': rows}, indent=1, ensure_ascii=False),
+                                    encoding='utf-8')
+    (out / 'words.md').write_text('\n'.join(provenance_markdown(report)) + markdown(rows) + '\n', encoding='utf-8')
     print('\n' + markdown(rows))
     print(f'\nReports: {out}/words.md, {out}/words.json')
 

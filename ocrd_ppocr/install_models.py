@@ -33,9 +33,9 @@ def load_sources():
     return json.loads(SOURCES.read_text())['models']
 
 
-def load_patches():
+def load_patches(sources=SOURCES):
     """Models derived from a base by a committed weight patch (trained here)."""
-    return json.loads(SOURCES.read_text()).get('patches', [])
+    return json.loads(Path(sources).read_text()).get('patches', [])
 
 
 def sha256_of(path):
@@ -138,6 +138,30 @@ def install_patched(target='data', names=None, log=print):
     return installed
 
 
+def record_patches(target='data', names=None, log=print, sources=SOURCES):
+    """Write into `sources` (model_sources.json) the size and sha256 of what each
+    committed patch gives applied to its installed base: the last step of
+    `make fraktur-model`, so that the next `make models` installs the new model."""
+    from .weight_patch import apply_patch
+
+    text = Path(sources).read_text()
+    for src in load_patches(sources):
+        if names and src['name'] not in names:
+            continue
+        base = target_dir(target, src['executable']) / src['base']
+        if not base.is_file():
+            raise FileNotFoundError(f"{src['name']} is made from {src['base']}, which is not installed in "
+                                    f"{base.parent}: install it first")
+        model = apply_patch(base, Path(__file__).parent / src['patch'])
+        old = f'"size": {src["size"]}, "sha256": "{src["sha256"]}"'
+        new = f'"size": {len(model)}, "sha256": "{hashlib.sha256(model).hexdigest()}"'
+        if text.count(old) != 1:
+            raise KeyError(f"{src['name']}: expected its size and sha256 once in {sources} as {old}")
+        text = text.replace(old, new)
+        log(f"{'unchanged' if old == new else 'recorded '} {src['name']}: {new}")
+    Path(sources).write_text(text)
+
+
 def build_maixcam(target, log=print, sources=None):
     """The MaixCAM preset's graphs are derived, not downloaded: fixed-shape
     FP32 and statically quantised INT8 copies of PP-OCRv3 det / PP-OCRv4 rec
@@ -158,10 +182,16 @@ def main(argv=None):
                         help='also build the MaixCAM preset\'s derived graphs (fixed shapes, INT8 by static '
                         'quantisation: about 7 minutes on 2 cores; otherwise built on first use of '
                         '-P preset maixcam)')
+    parser.add_argument('--record-patches', action='store_true',
+                        help="install nothing: write the size and sha256 that each committed weight patch gives on "
+                        "its installed base into model_sources.json (after retraining, e.g. make fraktur-model)")
     parser.add_argument('names', nargs='*', help='only these resources (default: all)')
     args = parser.parse_args(argv)
     try:
-        install(args.target, args.wheels, args.names, derived=args.maixcam)
+        if args.record_patches:
+            record_patches(args.target, args.names)
+        else:
+            install(args.target, args.wheels, args.names, derived=args.maixcam)
     except (ChecksumError, PatchError, subprocess.CalledProcessError, FileNotFoundError, KeyError) as err:
         print(f'ocrd-ppocr model installation failed: {err}', file=sys.stderr)
         return 1

@@ -1,7 +1,7 @@
 """ocrd-ppocr-dewarp with the real UVDoc model: a real flat scan (bebel 0146)
 warped with a known smooth mesh into a curled, photo-like page (ground-truth
-lines warped with it), the photographed page of OCR-D/assets where
-../shared/data has it, flat pages left alone, and the recommended workflow end
+lines warped with it), the photographed page of OCR-D/assets (at half size
+in tests/data/page_dewarp), flat pages left alone, and the recommended workflow end
 to end."""
 import shutil
 from pathlib import Path
@@ -284,7 +284,6 @@ def test_blank_pages_are_left_alone(tmp_path, warped):
     assert len(list((directory / 'OCR-D-DEWARP').glob('*.npz'))) == 1
 
 
-@pytest.mark.skipif(not BOSTON.exists(), reason='../shared/data/page_dewarp not available')
 def test_photographed_page(tmp_path):
     """boston_cooking_a.jpg: orient, dewarp, detect; lines straighter on the
     dewarped image and, mapped back, on the text of the original photo."""
