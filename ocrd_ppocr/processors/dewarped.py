@@ -26,6 +26,9 @@ from ..engine.dewarp import SamplingGrid, densify
 
 GRID_ITEM = 'ocrd-ppocr-dewarp-grid'
 GRID_KEY = 'ppocr_dewarp_grid'  # the key in core's coords dict
+# where an image cut out of the dewarped page (a region's area) lies on it:
+# (x, y) of its top left corner in dewarped page pixels
+OFFSET_KEY = 'ppocr_dewarp_offset'
 
 
 def grid_items(pcgts):
@@ -78,6 +81,7 @@ def to_source_frame(points, coords):
     grid = coords.get(GRID_KEY)
     if grid is None:
         return points
+    points = np.asarray(points, dtype=np.float64) + coords.get(OFFSET_KEY, (0.0, 0.0))
     return grid.to_source(densify(points, _step(grid)))
 
 
@@ -86,4 +90,4 @@ def to_image_frame(points, coords):
     grid = coords.get(GRID_KEY)
     if grid is None:
         return points
-    return grid.to_dewarped(densify(np.asarray(points, dtype=np.float64), _step(grid)))
+    return grid.to_dewarped(densify(np.asarray(points, dtype=np.float64), _step(grid))) - coords.get(OFFSET_KEY, (0.0, 0.0))
