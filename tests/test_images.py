@@ -13,7 +13,7 @@ from ocrd_models.ocrd_page import AlternativeImageType, parse, to_xml
 from PIL import Image
 
 from conftest import KANT, make_workspace, output_pages, run
-from scoring import line_cer, page_lines
+from scoring import line_cer, match, page_lines, page_polygons
 
 from ocrd_ppocr.processors.recognize import RecognizeProcessor
 from ocrd_ppocr.training.data import GroundTruthError, load_ground_truth, lines_from_workspace
@@ -210,3 +210,22 @@ def test_no_usable_line_names_the_reasons(tmp_path):
         load_ground_truth([directory / 'mets.xml'], 'OCR-D-GT-SEG', log=print)
     assert f'skipped {directory.name}/{PAGE_ID}/' in str(error.value) and ': empty text' in str(error.value)
     assert '(and 19 more)' in str(error.value)
+
+
+def test_region_level_detection_on_dewarped_page(tmp_path):
+    """detect level=region on a dewarped page reads each region's area of
+    the dewarped image and maps its lines back through the grid: they lie
+    on the GT lines of the original as well as those found without dewarping."""
+    directory = make_workspace(tmp_path, KANT[:1])
+    run(['ocrd-ppocr-dewarp', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-DEWARP', '-P', 'skip_flat_below', '0'],
+        cwd=directory)
+    found = {}
+    for grp in ('OCR-D-GT-SEG', 'OCR-D-DEWARP'):
+        run(['ocrd-ppocr-detect', '-I', grp, '-O', f'{grp}-REGION', '-P', 'level', 'region',
+             '-P', 'overwrite_segments', 'true'], cwd=directory)
+        found[grp] = page_polygons(output_pages(directory, f'{grp}-REGION')[PAGE_ID])
+    gt = page_polygons(KANT[0][2])
+    matched = {grp: match(gt, lines) for grp, lines in found.items()}
+    print(f'kant 0017, detect level=region: GT lines {len(gt)}, matched {matched}, '
+          f'found {({grp: len(lines) for grp, lines in found.items()})}')
+    assert matched['OCR-D-DEWARP'] >= matched['OCR-D-GT-SEG'] - 2 and matched['OCR-D-DEWARP'] >= 0.7 * len(gt)
