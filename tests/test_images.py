@@ -5,6 +5,8 @@ ocrd-cis, -olena or -skimage write them), a dewarped page, or AlternativeImage
 files that are missing (as OCR-D GT repositories come)."""
 from pathlib import Path
 
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -185,18 +187,24 @@ def test_missing_alternative_images_train(tmp_path):
         page.add_AlternativeImage(AlternativeImageType(filename=f'GT-PAGE/kant_{number}_B.tif', comments='binarized'))
         biggest_region(page).add_AlternativeImage(AlternativeImageType(
             filename=f'GT-PAGE/kant_{number}_region.png', comments='despeckled'))
+        if number == '0020':  # and one line without text: skipped, and said so
+            untold = page.get_AllTextLines()[3]
+            untold.set_TextEquiv([])
         path.write_text(to_xml(pcgts), encoding='utf-8')
     lines, skipped = load_ground_truth([directory / 'mets.xml'], 'OCR-D-GT-SEG', split_by='page', log=print)
-    assert len(lines) == 24 + 31 and not skipped
+    reason = f'kant/PHYS_0020/{untold.id}: empty text'
+    assert len(lines) == 24 + 30 and [f'{source}: {why}' for source, why in skipped] == [reason]
     plain = training_crops(make_workspace(tmp_path / 'plain', KANT[:1]), 'OCR-D-GT-SEG', 'binarized')
     assert all(np.array_equal(line.image, plain[line.source.split('/')[-1]])
                for line in lines if f'/{PAGE_ID}/' in line.source)
     result = run(['ocrd-ppocr-train', str(directory), '--file-grp', 'OCR-D-GT-SEG', '--split-by', 'page',
                   '--val-fraction', '0.5', '-m', 'PP-OCRv6_rec_tiny', '-o', 'kant_tiny', '--install-dir',
                   str(tmp_path / 'out'), '--epochs', '1', '--max-steps', '2', '--threads', '2'], cwd=tmp_path)
-    assert 'kant/mets.xml: 55 lines' in result.stdout
+    assert 'kant/mets.xml: 54 lines, 1 skipped' in result.stdout and f'skipped {reason}' in result.stdout
     assert 'kant_0017_region.png (despeckled) does not exist' in result.stderr
     assert (tmp_path / 'out' / 'kant_tiny.onnx').is_file()
+    report = json.loads((tmp_path / 'out' / 'kant_tiny.report.json').read_text(encoding='utf-8'))
+    assert report['skipped_lines'] == [reason]
 
 
 def test_no_usable_line_names_the_reasons(tmp_path):
