@@ -32,7 +32,8 @@ def binarise(directory, level):
     """Otsu-binarised AlternativeImages (@comments: the features of the image
     they were made from, plus `binarized`) on the biggest region of kant
     0017 (level 'region') or on each of its lines (level 'line'), written
-    into the workspace and its GT PAGE file."""
+    into the workspace and its GT PAGE file. Level 'page': the page image.
+    Returns the region."""
     workspace = Resolver().workspace_from_url(str(directory / 'mets.xml'))
     path = directory / GT_FILE
     pcgts = parse(str(path), silence=True)
@@ -40,12 +41,13 @@ def binarise(directory, level):
     page_pil, page_coords, _ = workspace.image_from_page(page, PAGE_ID)
     region = biggest_region(page)
     region_pil, region_coords = workspace.image_from_segment(region, page_pil, page_coords)
-    segments = [(region, region_pil, region_coords)] if level == 'region' else [
-        (line, *workspace.image_from_segment(line, region_pil, region_coords)) for line in region.get_TextLine()]
+    segments = {'page': [(page, page_pil, page_coords)], 'region': [(region, region_pil, region_coords)],
+                'line': [(line, *workspace.image_from_segment(line, region_pil, region_coords))
+                         for line in region.get_TextLine()]}[level]
     for segment, pil, coords in segments:
         grey = cv2.cvtColor(np.asarray(pil.convert('RGB')), cv2.COLOR_RGB2GRAY)
         _, binary = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        file_id = f'OCR-D-BIN_0017_{segment.id}'
+        file_id = f'OCR-D-BIN_0017_{getattr(segment, "id", "page")}'
         filename = workspace.save_image_file(Image.fromarray(binary), file_id, 'OCR-D-BIN', page_id=PAGE_ID,
                                              mimetype='image/png')
         segment.add_AlternativeImage(AlternativeImageType(
@@ -108,7 +110,7 @@ def test_same_crops_on_plain_page(kant_page):
     assert all(binary_share(crop) < 0.7 for crop in crops.values())
 
 
-@pytest.mark.parametrize('level', ['region', 'line'])
+@pytest.mark.parametrize('level', ['page', 'region', 'line'])
 def test_same_crops_on_binarised_segments(tmp_path, level):
     directory = make_workspace(tmp_path, KANT[:1])
     region = binarise(directory, level)
@@ -117,8 +119,10 @@ def test_same_crops_on_binarised_segments(tmp_path, level):
     # ... the same pixels as without the binarised images
     original = training_crops(make_workspace(tmp_path / 'plain', KANT[:1]), 'OCR-D-GT-SEG', 'binarized')
     assert all(np.array_equal(plain[line_id], original[line_id]) for line_id in plain)
-    # without the filter both read the binarised images, for that region's lines only
+    # without the filter both read the binarised images, for that region's (or page's) lines only
     binarised = assert_same_crops(directory, 'OCR-D-GT-SEG', '')
+    if level == 'page':
+        ids = set(binarised)
     assert all(binary_share(binarised[line_id]) > 0.9 for line_id in ids)
     assert all(binary_share(binarised[line_id]) < 0.7 for line_id in binarised.keys() - ids)
 

@@ -15,6 +15,10 @@ the grid for a page image and puts it into the image's coords dict; then
 - `to_image_frame` (used by the recogniser) maps polygons from that frame
   onto the dewarped pixels, so lines are cut out of the dewarped image.
 
+An image cut out of the dewarped page (a region's area, for region-level
+detection: images.dewarped_area) carries the grid and its offset on the
+dewarped page (OFFSET_KEY), which both functions take into account.
+
 Without a grid (any other page), both are the identity.
 """
 import os

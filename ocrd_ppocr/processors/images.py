@@ -63,9 +63,8 @@ def chosen_alternative(segment, feature_filter, directory, warn=None, where=''):
         name = alternative.get_filename() or ''
         if '://' not in name and not os.path.isfile(os.path.join(directory or '', name)):
             if warn:
-                warn('%s: its AlternativeImage %s (%s) does not exist: read from the %s instead',
-                     where, name, alternative.get_comments() or 'no features',
-                     'next image' if best else 'image below it')
+                warn('%s: its AlternativeImage %s (%s) does not exist: passed over (read from another '
+                     'AlternativeImage or the image below)', where, name, alternative.get_comments() or 'no features')
             continue
         best, best_rank = alternative, rank
     return best
