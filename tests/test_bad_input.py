@@ -422,9 +422,11 @@ def test_line_without_points_is_skipped(tmp_path):
     assert 'l3' not in texts  # no stale text beside ours
 
 
-def test_missing_alternative_image_is_one_line(tmp_path):
-    """An AlternativeImage whose file is gone, of the page or of a region:
-    one line naming the page (and region) and the file; other pages go on."""
+def test_missing_alternative_image_is_passed_over(tmp_path):
+    """An AlternativeImage whose file is gone, of the page or of a region (as
+    OCR-D GT repositories name binarised images they do not ship): one
+    warning naming the page (and region) and the file, and the page is read
+    from the image below it (Coords are absolute: nothing moves)."""
     directory = make_workspace(tmp_path, [('PHYS_0001', IMAGE, GT), ('PHYS_0002', IMAGE, GT), ('PHYS_0003', IMAGE, GT)])
     edit_page(directory / 'OCR-D-GT-SEG' / 'OCR-D-GT-SEG_0001.xml', lambda page: page.add_AlternativeImage(
         AlternativeImageType(filename='OCR-D-BIN/page-gone.png', comments='binarized')))
@@ -432,13 +434,16 @@ def test_missing_alternative_image_is_one_line(tmp_path):
               .add_AlternativeImage(AlternativeImageType(filename='OCR-D-BIN/region-gone.png', comments='binarized')))
     result = run(['ocrd-ppocr-detect', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-SEG', '-P', 'level', 'region',
                   '-P', 'overwrite_segments', 'true'], cwd=directory, env=TOLERANT)
-    errors = error_lines(result)
-    assert len(errors) == 2, errors
-    assert 'cannot load the image of page PHYS_0001: OCR-D-BIN/page-gone.png not found' in errors[0]
-    assert ('cannot load the image of TextRegion r2 on page PHYS_0002: OCR-D-BIN/region-gone.png not found'
-            in errors[1])
-    assert set(output_pages(directory, 'OCR-D-SEG')) == {'PHYS_0003'}
-    run(VALIDATE + ['-q', 'OCR-D-SEG'], cwd=directory)
+    assert not error_lines(result)
+    warnings = [line for line in result.stderr.splitlines() if 'does not exist' in line]
+    assert len(warnings) == 2, result.stderr[-3000:]
+    assert 'page PHYS_0001: its AlternativeImage OCR-D-BIN/page-gone.png (binarized) does not exist' in warnings[0]
+    assert 'page PHYS_0002, region r2: its AlternativeImage OCR-D-BIN/region-gone.png' in warnings[1]
+    pages = output_pages(directory, 'OCR-D-SEG')
+    assert set(pages) == {'PHYS_0001', 'PHYS_0002', 'PHYS_0003'}
+    lines = {page_id: page_polygons(path) for page_id, path in pages.items()}
+    assert len(lines['PHYS_0001']) == len(lines['PHYS_0002']) == len(lines['PHYS_0003']) >= 5
+    # (ocrd workspace validate would name the dangling filenames, which are the input's)
 
 
 def test_existing_orientation_and_border_are_kept(tmp_path):

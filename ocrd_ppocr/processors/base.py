@@ -135,54 +135,8 @@ class PpocrProcessor(Processor):
     # -- images ---------------------------------------------------------------
 
     def page_image(self, page, page_id, **kwargs):
-        """The page's best image (AlternativeImage, cropping, rotation applied by
-        core), with its pixels and coordinate transform. A page whose image
-        file is a multi-page TIFF is bad input (a PageInputError): core
-        reads its first page only, and PAGE cannot name another."""
-        try:
-            pil, coords, _ = self.workspace.image_from_page(page, page_id, **kwargs)
-        except Exception as err:  # missing file, unreadable or truncated image, bad Border...
-            missing = self._missing_image(page, err)
-            raise PageInputError(f'cannot load the image of page {page_id}: {missing} not found' if missing else
-                                 f'cannot load the image of page {page_id} '
-                                 f'({page.get_imageFilename()}): {_short(err)}') from None
-        if pil.width == 0 or pil.height == 0:
-            raise PageInputError(f'the image of page {page_id} is empty ({pil.width}x{pil.height})')
-        name = page.get_imageFilename()
-        pages = tiff_pages(os.path.join(self.workspace.directory or '', name)) if name else 1
-        if pages > 1:
-            # core reads the first image of a file and has no way to name another
-            raise PageInputError(f'the image of page {page_id} ({name}) is a multi-page TIFF with {pages} pages, '
-                                 f'of which only the first would be read: OCR-D expects one image per page '
-                                 f'(split it into one file per page)')
-        return SegmentImage(pil, pil_to_pixels(pil), coords, page_id)
-
-    def segment_image(self, segment, parent):
-        """The best image of a region or line inside `parent` (a SegmentImage);
-        None if the segment has no pixels (or no readable Coords)."""
-        if not has_polygon(segment):
-            return None
-        try:
-            pil, coords = self.workspace.image_from_segment(segment, parent.pil, parent.coords)
-        except Exception as err:  # its AlternativeImage missing or unreadable
-            missing = self._missing_image(segment, err)
-            kind = segment.__class__.__name__.replace('Type', '')
-            raise PageInputError(f'cannot load the image of {kind} {segment.id} on page {parent.page_id}: '
-                                 f'{f"{missing} not found" if missing else _short(err)}') from None
-        if pil.width < 2 or pil.height < 2:
-            return None
-        return SegmentImage(pil, pil_to_pixels(pil), coords, parent.page_id)
-
-    def _missing_image(self, segment, err):
-        """The image file (page image or AlternativeImage) of `segment` that
-        `err` names and that does not exist, if that is why loading failed."""
-        names = [alt.get_filename() for alt in segment.get_AlternativeImage()]
-        if hasattr(segment, 'get_imageFilename'):
-            names.insert(0, segment.get_imageFilename())
-        for name in names:
-            if name and name in str(err) and not os.path.exists(os.path.join(self.workspace.directory, name)):
-                return name
-        return None
+        """The page's best image (see images.py for the rule): load_page_image."""
+        return load_page_image(self.workspace, page, page_id, log=self.logger, **kwargs)
 
     # -- errors ---------------------------------------------------------------
     # The overrides below wrap core's page scheduling (ocrd.processor.base of
@@ -352,3 +306,61 @@ def pil_to_pixels(pil):
     # an RGB image is not converted to RGB first: a copy of a 15000x10000 page is 600 MB
     return cv2.cvtColor(np.asarray(pil if pil.mode == 'RGB' else pil.convert('RGB')), cv2.COLOR_RGB2BGR)
 
+
+
+def load_page_image(workspace, page, page_id, feature_filter='', log=None):
+    """The page's best image (AlternativeImage, cropping, rotation applied by
+    core; an AlternativeImage whose file is missing passed over, see
+    images.py), with its pixels and coordinate transform. A missing or
+    unreadable original, or a multi-page TIFF (core reads its first page
+    only, and PAGE cannot name another), is bad input (a PageInputError)."""
+    from .images import chosen_alternative, only_alternative
+    alternative = chosen_alternative(page, feature_filter, workspace.directory,
+                                     log.warning if log else None, f'page {page_id}')
+    try:
+        with only_alternative(page, alternative):
+            pil, coords, _ = workspace.image_from_page(page, page_id, feature_filter=feature_filter)
+    except Exception as err:  # missing file, unreadable or truncated image, bad Border...
+        missing = _missing_image(workspace, page, err)
+        raise PageInputError(f'cannot load the image of page {page_id}: {missing} not found' if missing else
+                             f'cannot load the image of page {page_id} '
+                             f'({page.get_imageFilename()}): {_short(err)}') from None
+    if pil.width == 0 or pil.height == 0:
+        raise PageInputError(f'the image of page {page_id} is empty ({pil.width}x{pil.height})')
+    name = page.get_imageFilename()
+    pages = tiff_pages(os.path.join(workspace.directory or '', name)) if name else 1
+    if pages > 1:
+        raise PageInputError(f'the image of page {page_id} ({name}) is a multi-page TIFF with {pages} pages, '
+                             f'of which only the first would be read: OCR-D expects one image per page '
+                             f'(split it into one file per page)')
+    return SegmentImage(pil, pil_to_pixels(pil), coords, page_id)
+
+
+def load_segment_image(workspace, segment, parent, feature_filter=''):
+    """Core's image of a region or line inside `parent` (a SegmentImage) as
+    the segment's AlternativeImages stand (images.py chooses among them
+    first); None if the segment has no pixels (or no readable Coords)."""
+    if not has_polygon(segment):
+        return None
+    try:
+        pil, coords = workspace.image_from_segment(segment, parent.pil, parent.coords, feature_filter=feature_filter)
+    except Exception as err:  # its AlternativeImage unreadable
+        missing = _missing_image(workspace, segment, err)
+        kind = segment.__class__.__name__.replace('Type', '')
+        raise PageInputError(f'cannot load the image of {kind} {segment.id} on page {parent.page_id}: '
+                             f'{f"{missing} not found" if missing else _short(err)}') from None
+    if pil.width < 2 or pil.height < 2:
+        return None
+    return SegmentImage(pil, pil_to_pixels(pil), coords, parent.page_id)
+
+
+def _missing_image(workspace, segment, err):
+    """The image file (page image or AlternativeImage) of `segment` that
+    `err` names and that does not exist, if that is why loading failed."""
+    names = [alt.get_filename() for alt in segment.get_AlternativeImage()]
+    if hasattr(segment, 'get_imageFilename'):
+        names.insert(0, segment.get_imageFilename())
+    for name in names:
+        if name and name in str(err) and not os.path.exists(os.path.join(workspace.directory, name)):
+            return name
+    return None

@@ -17,7 +17,7 @@ from ..engine.ink import ink_mask
 from ..engine.pixels import as_bgr, as_grey
 from ..engine.layout import Line, clean_lines, layout, region_outline
 from .base import PpocrProcessor
-from .dewarped import attach_grid
+from .images import read_page, region_image
 from .geometry import integer_polygon, points_string, to_page_polygon
 
 OPTION_NAMES = ('limit_side_len', 'limit_type', 'max_side_len', 'thresh', 'box_thresh',
@@ -102,7 +102,7 @@ class DetectProcessor(PpocrProcessor):
         """
         pcgts = input_pcgts[0]
         page = pcgts.get_Page()
-        image = attach_grid(self.page_image(page, page_id), pcgts, self.workspace.directory, self.logger, page_id)
+        image = read_page(self.workspace, pcgts, page_id, log=self.logger)
         dpi = image.pil.info.get('dpi', (300, 300))
         if self.parameter['level'] == 'page':
             image.pil = None  # only its pixels are read: a 15000x10000 colour page is 600 MB more in PIL
@@ -147,7 +147,8 @@ class DetectProcessor(PpocrProcessor):
                                     '(set overwrite_segments=true to replace them)', region.id, page_id)
                 continue
             region.set_TextLine([])
-            image = self.segment_image(region, page_image)
+            # the region's own image, or its area of the page image (of the dewarped page: through the grid)
+            image = region_image(self.workspace, region, page_image, log=self.logger, own_only=False)
             if image is None:
                 self.logger.warning('region %s on page %s has no pixels', region.id, page_id)
                 continue

@@ -15,6 +15,10 @@ the grid for a page image and puts it into the image's coords dict; then
 - `to_image_frame` (used by the recogniser) maps polygons from that frame
   onto the dewarped pixels, so lines are cut out of the dewarped image.
 
+An image cut out of the dewarped page (a region's area, for region-level
+detection: images.dewarped_area) carries the grid and its offset on the
+dewarped page (OFFSET_KEY), which both functions take into account.
+
 Without a grid (any other page), both are the identity.
 """
 import os
@@ -26,6 +30,9 @@ from ..engine.dewarp import SamplingGrid, densify
 
 GRID_ITEM = 'ocrd-ppocr-dewarp-grid'
 GRID_KEY = 'ppocr_dewarp_grid'  # the key in core's coords dict
+# where an image cut out of the dewarped page (a region's area) lies on it:
+# (x, y) of its top left corner in dewarped page pixels
+OFFSET_KEY = 'ppocr_dewarp_offset'
 
 
 def grid_items(pcgts):
@@ -78,6 +85,7 @@ def to_source_frame(points, coords):
     grid = coords.get(GRID_KEY)
     if grid is None:
         return points
+    points = np.asarray(points, dtype=np.float64) + coords.get(OFFSET_KEY, (0.0, 0.0))
     return grid.to_source(densify(points, _step(grid)))
 
 
@@ -86,4 +94,4 @@ def to_image_frame(points, coords):
     grid = coords.get(GRID_KEY)
     if grid is None:
         return points
-    return grid.to_dewarped(densify(np.asarray(points, dtype=np.float64), _step(grid)))
+    return grid.to_dewarped(densify(np.asarray(points, dtype=np.float64), _step(grid))) - coords.get(OFFSET_KEY, (0.0, 0.0))

@@ -4,17 +4,15 @@ import os
 import numpy as np
 from ocrd import OcrdPageResult
 
-from ..engine.crop import crop_polygon
 from ..engine.detect import DetectorOptions, TextDetector
 from ..engine.layout import FAINT_LINE_RATIO
-from ..engine.maixcam_pipeline import StationRecognizer, station_crop
+from ..engine.maixcam_pipeline import StationRecognizer
 from ..engine.orthography import fraktur_spelling, line_end_hyphen
 from ..engine.recognize import TextRecognizer
 from ..engine.textline_orientation import TextlineOrientation
 from .base import PpocrProcessor
 from .detect import fixed_for_preset, segment_page, station_detector
-from .dewarped import attach_grid, to_image_frame
-from .geometry import coordinates_of_segment, valid_polygon
+from .images import line_images, read_page
 from .text_segments import LinePlacer, add_words, clear_text, fill_words, line_polygon_of, set_text
 
 
@@ -101,9 +99,7 @@ class RecognizeProcessor(PpocrProcessor):
         """
         pcgts = input_pcgts[0]
         page = pcgts.get_Page()
-        page_image = attach_grid(self.page_image(page, page_id, feature_filter=self.parameter['feature_filter']),
-                                 pcgts, self.workspace.directory,
-                                 self.logger, page_id)
+        page_image = read_page(self.workspace, pcgts, page_id, self.parameter['feature_filter'], self.logger)
         regions = page.get_AllRegions(classes=['Text'], order='reading-order')
         if not any(region.get_TextLine() for region in regions):
             if self.detector is None:
@@ -144,28 +140,13 @@ class RecognizeProcessor(PpocrProcessor):
 
     def line_jobs(self, regions, page_image, page_id):
         """[line, crop, coords of the image it was cut from, None] for every
-        line with pixels; lines without are reported and skipped."""
-        jobs = []
-        for region in regions:
-            parent = page_image
-            if region.get_AlternativeImage():
-                parent = self.segment_image(region, page_image) or page_image
-            for line in region.get_TextLine():
-                if line.get_AlternativeImage():
-                    image = self.segment_image(line, parent)
-                    if image is not None:
-                        # the line's own image is the crop: its transform is the identity
-                        jobs.append([line, crop_polygon(image.pixels, _frame(image.pixels), mask=False, margin=0),
-                                     image.coords, None])
-                        continue
-                polygon = to_image_frame(coordinates_of_segment(line, parent.pil, parent.coords), parent.coords)
-                if not _has_area(polygon, parent.pixels.shape):
-                    self.logger.debug('line %s on page %s has no pixels (polygon of zero area or outside '
-                                      'the image): skipped', line.id, page_id)
-                    continue
-                crop = station_crop(parent.pixels, polygon) if self.station else crop_polygon(parent.pixels, polygon)
-                jobs.append([line, crop, parent.coords, None])
-        return jobs
+        line with pixels, cut by images.line_images (the path training
+        shares); lines without are reported and skipped."""
+        cut, skipped = line_images(self.workspace, regions, page_image, self.parameter['feature_filter'],
+                                   station=self.station, log=self.logger)
+        for line, reason in skipped:
+            self.logger.debug('line %s on page %s skipped: %s', line.id, page_id, reason)
+        return [[item.line, item.crop, item.coords, None] for item in cut]
 
     def read(self, jobs):
         """Recognition and orientation (0/180) of all crops of a page at once.
@@ -212,19 +193,3 @@ class RecognizeProcessor(PpocrProcessor):
         set_text(line, text, result.confidence, overwrite_text)
         return text, result.confidence
 
-
-def _frame(image):
-    height, width = image.shape[:2]
-    return np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
-
-
-def _has_area(polygon, shape):
-    polygon = np.asarray(polygon, dtype=np.float64)
-    if len(polygon) < 3:
-        return False
-    x, y = polygon[:, 0], polygon[:, 1]
-    # on the repaired polygon: a self-intersecting (bow-tie) outline of real
-    # ink has area, though its signed (shoelace) area may cancel to zero
-    area = valid_polygon(polygon).area
-    inside = (x.max() > 0) and (y.max() > 0) and (x.min() < shape[1]) and (y.min() < shape[0])
-    return area >= 4 and inside

@@ -5,8 +5,9 @@ Two forms, as OCR-D users have them:
   kraken / calamari convention); a line's group (for splitting) is its folder,
   so a folder per work or per page keeps a work's lines on one side;
 - METS workspaces with a PAGE fileGrp whose TextLines carry TextEquiv; lines
-  are cut with the recogniser's own cropping (engine.crop), so training sees
-  the crops recognition sees; a line's group is its page, or its workspace.
+  are cut by ocrd-ppocr-recognize's own path (processors.images: the same
+  image choice with its default feature_filter, the same crop), so training
+  sees the crops recognition sees; a line's group is its page, or its workspace.
 
 Lines with empty text or unreadable images are reported and skipped.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+SHOWN_REASONS = 5  # skipped lines named when none is usable
 IMAGE_SUFFIXES = ('.png', '.bin.png', '.nrm.png', '.jpg', '.jpeg', '.tif', '.tiff')
 
 
@@ -57,7 +59,10 @@ def load_ground_truth(paths, file_grp='OCR-D-GT-SEG-LINE', split_by='work', log=
         lines += found
         skipped += lost
     if not lines:
-        raise GroundTruthError(f"no usable text lines in {', '.join(map(str, paths))}")
+        reasons = '; '.join(f'{source}: {reason}' for source, reason in skipped[:SHOWN_REASONS])
+        more = f' (and {len(skipped) - SHOWN_REASONS} more)' if len(skipped) > SHOWN_REASONS else ''
+        raise GroundTruthError(f"no usable text lines in {', '.join(map(str, paths))}"
+                               + (f': skipped {reasons}{more}' if skipped else ''))
     return lines, skipped
 
 
@@ -98,17 +103,30 @@ def lines_from_folder(root):
     return lines, skipped
 
 
-def lines_from_workspace(mets, file_grp, split_by='work'):
-    """TextLines with text of one METS workspace's PAGE fileGrp, cut as
-    ocrd-ppocr-recognize cuts them (page image as core gives it, polygon crop)."""
+def default_feature_filter():
+    """ocrd-ppocr-recognize's default feature_filter (from ocrd-tool.json)."""
+    import json
+    tool = json.loads((Path(__file__).parent.parent / 'ocrd-tool.json').read_text(encoding='utf-8'))
+    return tool['tools']['ocrd-ppocr-recognize']['parameters']['feature_filter']['default']
+
+
+def lines_from_workspace(mets, file_grp, split_by='work', feature_filter=None):
+    """TextLines with text of one METS workspace's PAGE fileGrp, cut by the
+    path ocrd-ppocr-recognize reads them through (processors.images:
+    AlternativeImages at page, region and line level chosen with its
+    feature_filter, missing files passed over, the dewarp grid, the same
+    crop)."""
+    import logging
+
     from ocrd import Resolver
     from ocrd_modelfactory import page_from_file
-    from ocrd_utils import MIMETYPE_PAGE, coordinates_of_segment, getLogger, pushd_popd
+    from ocrd_utils import MIMETYPE_PAGE, getLogger, pushd_popd
 
-    from ..engine.crop import crop_polygon
-    from ..processors.base import pil_to_pixels
+    from ..processors.images import line_images, read_page
 
     getLogger('ocrd').setLevel('ERROR')
+    if feature_filter is None:
+        feature_filter = default_feature_filter()
     try:
         workspace = Resolver().workspace_from_url(str(Path(mets).resolve()), download=False)
     except Exception as err:
@@ -118,34 +136,28 @@ def lines_from_workspace(mets, file_grp, split_by='work'):
         grps = ', '.join(workspace.mets.file_groups)
         raise GroundTruthError(f'{mets}: no PAGE files in fileGrp {file_grp} (fileGrps: {grps})')
     name = Path(workspace.directory).name
+    log = logging.getLogger('ocrd_ppocr.training')  # warnings (an AlternativeImage passed over) reach the user
     lines, skipped = [], []
     for file in files:
         try:
             with pushd_popd(workspace.directory):  # local filenames are relative to the workspace
                 pcgts = page_from_file(workspace.download_file(file))
-                page = pcgts.get_Page()
-                pil, coords, _ = workspace.image_from_page(page, file.pageId)
+                page_image = read_page(workspace, pcgts, file.pageId, feature_filter, log)
+                regions = pcgts.get_Page().get_AllRegions(classes=['Text'], order='reading-order')
+                cut, lost = line_images(workspace, regions, page_image, feature_filter, log=log)
         except Exception as err:
             skipped.append((f'{name}/{file.pageId}', f'page unreadable: {str(err).splitlines()[0]}'))
             continue
-        pixels = pil_to_pixels(pil)
         group = name if split_by == 'work' else f'{name}/{file.pageId}'
-        for line in page.get_AllTextLines():
-            source = f'{name}/{file.pageId}/{line.id}'
-            equivs = line.get_TextEquiv()
+        skipped += [(f'{name}/{file.pageId}/{line.id}', reason) for line, reason in lost]
+        for item in cut:
+            source = f'{name}/{file.pageId}/{item.line.id}'
+            equivs = item.line.get_TextEquiv()
             text = normalise(equivs[0].Unicode if equivs else '')
             if not text:
                 skipped.append((source, 'empty text'))
                 continue
-            try:
-                polygon = coordinates_of_segment(line, pil, coords)
-            except Exception:
-                skipped.append((source, 'no usable Coords'))
-                continue
-            if len(polygon) < 3 or cv2.contourArea(np.asarray(polygon, dtype=np.float32)) < 4:
-                skipped.append((source, 'polygon without area'))
-                continue
-            lines.append(Line(crop_polygon(pixels, polygon).image, text, group, source))
+            lines.append(Line(item.crop.image, text, group, source))
     return lines, skipped
 
 
