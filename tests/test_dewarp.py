@@ -193,6 +193,17 @@ def test_dewarped_image_grid_and_metadata(dewarped_workspace, warped):
     run(['ocrd', 'workspace', 'validate', '-q', 'OCR-D-OCR', '-s', 'pixel_density'], cwd=dewarped_workspace)
 
 
+def test_mapped_back_words_and_glyphs_nest_in_their_lines(dewarped_workspace):
+    """Word and glyph outlines found on the dewarped pixels and mapped back
+    through the grid nest in their (mapped-back) lines: strict validation."""
+    run(['ocrd-ppocr-recognize', '-I', 'OCR-D-SEG', '-O', 'OCR-D-GLYPH', '-P', 'model', 'PP-OCRv6_rec_tiny',
+         '-P', 'textequiv_level', 'glyph'], cwd=dewarped_workspace)
+    page = parse(str(output_pages(dewarped_workspace, 'OCR-D-GLYPH')['PHYS_0001']), silence=True).get_Page()
+    assert sum(len(word.get_Glyph()) for line in page.get_AllTextLines() for word in line.get_Word()) > 1000
+    run(['ocrd', 'workspace', 'validate', '-q', 'OCR-D-GLYPH', '-s', 'pixel_density',
+         '--page-textequiv-consistency', 'strict'], cwd=dewarped_workspace)
+
+
 def test_mapped_back_lines_lie_on_the_original(dewarped_workspace, warped):
     """Lines found on the dewarped image, in PAGE, match the warped GT lines
     on the original image, and cover what direct detection covers."""
