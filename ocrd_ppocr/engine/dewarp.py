@@ -246,18 +246,24 @@ class Unwarper:
         channels after shrinking to the network's input, not at full size)."""
         return self._grid(self._predict(self._small(image)), image.shape[:2])
 
-    def steady_flatness(self, image):
+    def steady_flatness(self, image, grid=None):
         """The flatness of the mean of the grids predicted on the page and on
         its three mirror images (flipped left-right, top-bottom, both), each
         mirrored back. On flat scans UVDoc's single grid bends by noise
         about as much as on mildly curved photos (kant binarised 0.00175,
         the linguistics photo 0.00150); that noise differs between the
         mirror images and mostly cancels in the mean, while a real curl is
-        predicted in all four (see FLAT_BELOW)."""
+        predicted in all four (see FLAT_BELOW). `grid`: the page's own grid
+        (self.grid(image)), if already predicted."""
         small = self._small(image)
         grids = []
         for flip_x in (False, True):
             for flip_y in (False, True):
+                if grid is not None and not (flip_x or flip_y):
+                    height, width = image.shape[:2]
+                    scale = np.array([width - 1, height - 1], dtype=np.float32).reshape(2, 1, 1)
+                    grids.append(grid.grid / scale * 2 - 1)
+                    continue
                 mirrored = small[::-1 if flip_y else 1, ::-1 if flip_x else 1]
                 normalised = self._predict(np.ascontiguousarray(mirrored))
                 if flip_x:  # columns in reverse order, x negated: the grid of the unflipped page

@@ -58,7 +58,7 @@ class DewarpProcessor(PpocrProcessor):
             self.logger.info('page %s: no text lines to straighten (%s): left as it is', page_id, blank)
             return OcrdPageResult(pcgts)
         grid = self.unwarper.grid(image.pixels)
-        bend, shift = self.unwarper.steady_flatness(image.pixels), grid.displacement()
+        bend, shift = self.unwarper.steady_flatness(image.pixels, grid), grid.displacement()
         if bend < self.parameter['skip_flat_below']:
             self.logger.info('page %s: flat (grid bend %.5f < skip_flat_below %.5f, mean shift %.3f): '
                              'left as it is', page_id, bend, self.parameter['skip_flat_below'], shift)
