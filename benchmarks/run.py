@@ -51,7 +51,7 @@ def parse_args(argv):
     parser.add_argument('--gt-grp', help='its ground-truth PAGE fileGrp (with --workspace)')
     parser.add_argument('--img-grp', default='OCR-D-IMG', help='its image fileGrp (with --workspace)')
     parser.add_argument('--tess-model', default='eng', help='Tesseract model for it (with --workspace)')
-    parser.add_argument('--orthography', default='as-read', choices=['as-read', 'fraktur'],
+    parser.add_argument('--orthography', default='as-read', choices=['as-read', 'fraktur', 'modern'],
                         help="our recogniser's orthography for it (with --workspace; fraktur for Fraktur print)")
     parser.add_argument('--datasets', help='comma-separated names of the shared sets to run (default: all)')
     parser.add_argument('--results', default='results', help='where reports and scratch copies go')

@@ -6,6 +6,7 @@ OCRD_MAX_MISSING_OUTPUTS: test_error_policy.py.)
 
 Cases are cheap: bebel 0186 (8 lines) or a crop of it, synthetic images, and
 one workspace with several cases where one run can check them all."""
+import os
 import sys
 
 import numpy as np
@@ -14,7 +15,7 @@ from ocrd_models.ocrd_page import AlternativeImageType, CoordsType, TextRegionTy
 from PIL import Image
 from shapely.geometry import Polygon
 
-from conftest import BEBEL, make_workspace, output_pages, run, startup_error
+from conftest import BEBEL, make_workspace, model_path, output_pages, run, startup_error
 from scoring import page_lines, page_polygons
 
 VALIDATE = ['ocrd', 'workspace', 'validate', '-s', 'pixel_density', '-s', 'imagefilename', '-s', 'dimension']
@@ -504,6 +505,31 @@ def test_unknown_model_lists_installed_ones(tmp_path):
     assert last.startswith('ocrd-ppocr-detect: error: detection model \'PP-OCRv9_det\' not found')
     assert 'PP-OCRv6_det_tiny.onnx' in last and 'ocrd resmgr download ocrd-ppocr-detect' in last
     assert not (directory / 'OCR-D-SEG').exists()
+
+
+def test_models_the_user_trained_are_listed_without_their_reports(tmp_path):
+    """A recogniser installed under a name ocrd-tool.json does not know (as
+    ocrd-ppocr-train installs one: NAME.onnx, NAME.txt, NAME.report.json,
+    NAME.cer.png): --list-resources shows the model, not the report and plot;
+    an unknown model's error names it among the installed recognisers."""
+    resources = tmp_path / 'xdg' / 'ocrd-resources' / 'ocrd-ppocr-recognize'
+    resources.mkdir(parents=True)
+    tiny = model_path('PP-OCRv6_rec_tiny.onnx', 'ocrd-ppocr-recognize')
+    os.symlink(tiny, resources / 'my_reader.onnx')
+    os.symlink(tiny[:-len('.onnx')] + '.txt', resources / 'my_reader.txt')
+    (resources / 'my_reader.report.json').write_text('{}')
+    Image.new('L', (60, 40), 255).save(resources / 'my_reader.cer.png')
+    env = {'XDG_DATA_HOME': str(tmp_path / 'xdg')}
+    listed = run(['ocrd-ppocr-recognize', '--list-resources'], cwd=tmp_path, env=env).stdout.split()
+    assert 'my_reader.onnx' in listed and 'my_reader.txt' in listed
+    assert not [name for name in listed if name.endswith(('.png', '.json'))], listed
+    directory = make_workspace(tmp_path / 'ws', [BEBEL[3]])
+    result = run(['ocrd-ppocr-recognize', '-I', 'OCR-D-IMG', '-O', 'OCR-D-OCR', '-P', 'model', 'my_raeder'],
+                 cwd=directory, env=env, check=False)
+    last = result.stderr.strip().splitlines()[-1]
+    assert result.returncode == 1 and "recognition model 'my_raeder' not found" in last, last
+    installed = last.split('installed: ')[1].split(';')[0].split(', ')
+    assert 'my_reader.onnx' in installed and 'my_reader.txt' not in installed, last
 
 
 def test_wrong_kind_of_model_is_rejected(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 from ocrd_models.ocrd_page import parse
 from PIL import Image
 
-from conftest import BEBEL, make_workspace, model_path, output_pages, run
+from conftest import BEBEL, KANT, make_workspace, model_path, output_pages, run
 from ocrd_ppocr.engine.charset import allowed_classes, is_latin
 from ocrd_ppocr.engine.crop import crop_polygon
 from ocrd_ppocr.engine.recognize import TextRecognizer
@@ -78,3 +78,20 @@ def test_whitelist_characters_the_model_lacks_are_named(tmp_path):
     lines = [line for region in page.get_TextRegion() for line in region.get_TextLine()]
     assert lines[0].get_TextEquiv()[0].Unicode == '170'
     assert set(''.join(line.get_TextEquiv()[0].Unicode for line in lines)) <= set('0123456789 ')
+
+
+def test_latin_keeps_the_fraktur_line_end_hyphen(tmp_path):
+    """The Fraktur model ends kant 0020's line 'Stan-' (GT) with ⸗ (U+2E17),
+    one of the marks `hyphen` writes: script latin keeps it, in the line and
+    its last glyph, and reads the quotes and marks of European print."""
+    assert all(is_latin(mark) for mark in '⸗¬-„“‚‘‹›«»†‡¶§⁴−')
+    directory = make_workspace(tmp_path, [KANT[1]])
+    run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-OCR', '-P', 'model', 'PP-OCRv6_rec_small_fraktur',
+         '-P', 'script', 'latin', '-P', 'hyphen', 'as-read', '-P', 'textequiv_level', 'glyph',
+         '-P', 'overwrite_segments', 'true'], cwd=directory)
+    gt = {line.id: line for line in parse(str(KANT[1][2]), silence=True).get_Page().get_AllTextLines()}
+    assert gt['tl_31'].get_TextEquiv()[0].Unicode == 'Stan-'
+    page = parse(str(output_pages(directory, 'OCR-D-OCR')[KANT[1][0]]), silence=True).get_Page()
+    line = next(line for line in page.get_AllTextLines() if line.id == 'tl_31')
+    assert line.get_TextEquiv()[0].Unicode == 'Stan⸗'
+    assert line.get_Word()[-1].get_Glyph()[-1].get_TextEquiv()[0].Unicode == '⸗'

@@ -3,6 +3,7 @@ warped with a known smooth mesh into a curled, photo-like page (ground-truth
 lines warped with it), the photographed page of OCR-D/assets (at half size
 in tests/data/page_dewarp), flat pages left alone, and the recommended workflow end
 to end."""
+import json
 import shutil
 from pathlib import Path
 
@@ -14,12 +15,12 @@ from PIL import Image
 from rapidfuzz.distance import Levenshtein
 from shapely.geometry import Polygon
 
-from conftest import BEBEL, make_workspace, model_path, output_pages, run, startup_error
+from conftest import BEBEL, KANT, make_workspace, model_path, output_pages, run, startup_error
 from scoring import match, page_polygons
 from test_orient import BOSTON
 
 from ocrd_ppocr.engine.detect import DetectorOptions, TextDetector
-from ocrd_ppocr.engine.dewarp import SamplingGrid, Unwarper, densify
+from ocrd_ppocr.engine.dewarp import FLAT_BELOW, SamplingGrid, Unwarper, densify
 from ocrd_ppocr.engine.session import ModelError
 
 SCALE, PAD = 0.5, 120  # bebel at 300 dpi on a grey "table"
@@ -193,6 +194,17 @@ def test_dewarped_image_grid_and_metadata(dewarped_workspace, warped):
     run(['ocrd', 'workspace', 'validate', '-q', 'OCR-D-OCR', '-s', 'pixel_density'], cwd=dewarped_workspace)
 
 
+def test_mapped_back_words_and_glyphs_nest_in_their_lines(dewarped_workspace):
+    """Word and glyph outlines found on the dewarped pixels and mapped back
+    through the grid nest in their (mapped-back) lines: strict validation."""
+    run(['ocrd-ppocr-recognize', '-I', 'OCR-D-SEG', '-O', 'OCR-D-GLYPH', '-P', 'model', 'PP-OCRv6_rec_tiny',
+         '-P', 'textequiv_level', 'glyph'], cwd=dewarped_workspace)
+    page = parse(str(output_pages(dewarped_workspace, 'OCR-D-GLYPH')['PHYS_0001']), silence=True).get_Page()
+    assert sum(len(word.get_Glyph()) for line in page.get_AllTextLines() for word in line.get_Word()) > 1000
+    run(['ocrd', 'workspace', 'validate', '-q', 'OCR-D-GLYPH', '-s', 'pixel_density',
+         '--page-textequiv-consistency', 'strict'], cwd=dewarped_workspace)
+
+
 def test_mapped_back_lines_lie_on_the_original(dewarped_workspace, warped):
     """Lines found on the dewarped image, in PAGE, match the warped GT lines
     on the original image, and cover what direct detection covers."""
@@ -262,6 +274,35 @@ def test_flat_page_is_left_alone(tmp_path):
     pcgts = parse(str(output_pages(directory, 'OCR-D-DEWARP')['PHYS_0176']), silence=True)
     assert not pcgts.get_Page().get_AlternativeImage()
     assert not list((directory / 'OCR-D-DEWARP').glob('*.npz'))
+
+
+def test_flat_bilevel_fraktur_scan_is_left_alone(tmp_path):
+    """kant 0017 binarised by Otsu (1-bit, flat, with the dark book edge
+    beside it): UVDoc's single grid bends 0.00129 (0020: 0.00175, more than the
+    linguistics photo's 0.00150); the mean grid of the page and its mirror
+    images 0.00131, under skip_flat_below: not dewarped."""
+    grey = np.asarray(Image.open(KANT[0][1]).convert('L'))
+    _, binary = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    Image.fromarray(binary).convert('1').save(tmp_path / 'kant_0017_otsu.tif', dpi=(300, 300))
+    directory = make_workspace(tmp_path / 'ws', [('PHYS_0017', tmp_path / 'kant_0017_otsu.tif', None)])
+    result = run(['ocrd-ppocr-dewarp', '-I', 'OCR-D-IMG', '-O', 'OCR-D-DEWARP'], cwd=directory)
+    assert 'page PHYS_0017: flat (grid bend 0.001' in result.stderr, result.stderr[-2000:]
+    pcgts = parse(str(output_pages(directory, 'OCR-D-DEWARP')['PHYS_0017']), silence=True)
+    assert not pcgts.get_Page().get_AlternativeImage()
+
+
+def test_flatness_threshold_between_flat_scans_and_curved_pages(warped, unwarper):
+    """The default of skip_flat_below is FLAT_BELOW, the curled bebel page and
+    (where ../shared has them) both photographs of OCR-D/assets lie above it."""
+    tool = json.loads((Path(__file__).parent.parent / 'ocrd-tool.json').read_text())
+    assert tool['tools']['ocrd-ppocr-dewarp']['parameters']['skip_flat_below']['default'] == FLAT_BELOW
+    assert unwarper.steady_flatness(warped[3]) > 2 * FLAT_BELOW
+    photos = [BOSTON, BOSTON.parent / 'OCR-D-IMG-linguistics_thesis_a.jpg']
+    for photo, turns in zip(photos, (3, 0)):  # boston loads turned: orient's class 270
+        if photo.exists():
+            pixels = np.asarray(Image.open(photo).convert('RGB'))[:, :, ::-1]  # without EXIF rotation, as core
+            image = np.ascontiguousarray(np.rot90(pixels, k=turns))
+            assert unwarper.steady_flatness(image) > 1.1 * FLAT_BELOW, photo.name  # 0.00233, 0.00175
 
 
 def test_blank_pages_are_left_alone(tmp_path, warped):

@@ -3,7 +3,7 @@ back by rule, checked against the OCR-D ground truth of kant_aufklaerung_1784.""
 from rapidfuzz.distance import Levenshtein
 
 from conftest import KANT
-from ocrd_ppocr.engine.orthography import fraktur_spelling, fraktur_text, line_end_hyphen
+from ocrd_ppocr.engine.orthography import fraktur_spelling, fraktur_text, line_end_hyphen, modern_spelling, modern_text
 from ocrd_ppocr.engine.recognize import CharResult, LineResult
 from scoring import page_lines
 
@@ -71,3 +71,26 @@ def test_long_s_before_any_word_splitting_hyphen():
     assert fraktur_text('Geschichtsschreibung des Verfassers Brie-') == 'Geſchichtsſchreibung des Verfaſſers Brie-'
     assert fraktur_text('die Meinung unsers Kas⸗') == fraktur_text('die Meinung unsers Kas-')[:-1] + '⸗'
     assert fraktur_text('die Meinung unsers Kas⸗').endswith('Kaſ⸗')
+
+
+def test_modern_letters_from_historical_forms():
+    assert modern_text('Aufklaͤrung iſt ꝛc. Unmuͤndigkeit Oͤffentlich ﬅ') == 'Aufklärung ist rc. Unmündigkeit Öffentlich st'
+    assert modern_text('n\ue644thig h\ue42ctte \ue72bber') == 'nöthig hätte über'  # MUFI, as clauren's GT writes
+    assert modern_text('Straße, æ œ „“ ⸗') == 'Straße, æ œ „“ ⸗'  # modern spelling keeps these
+    texts = [text for _, _, gt in KANT for _, text in page_lines(gt)]
+    assert all(modern_text(t) == modern(t) for t in texts)  # kant's GT in modern spelling
+
+
+def test_modern_small_e_read_alone_joins_its_vowel():
+    """The Fraktur model reads aͤ as two characters: a, then U+0364 in frames of
+    its own; in modern spelling they are one glyph ä spanning both."""
+    chars = [CharResult('ſ', 0.9, 0, 4, [('ſ', 0.9), ('s', 0.05), ('f', 0.04)]),
+             CharResult('a', 0.8, 4, 9, [('a', 0.8), ('o', 0.1)]), CharResult(E, 0.6, 9, 11, [(E, 0.6), ('.', 0.1)]),
+             CharResult('ꝛ', 0.9, 11, 15, [('ꝛ', 0.9), ('r', 0.05)])]
+    line = modern_spelling(LineResult('ſa' + E + 'ꝛ', 0.8, chars))
+    assert line.text == 'sär' and [c.char for c in line.chars] == ['s', 'ä', 'r']
+    assert line.chars[0].alternatives == [('s', 0.9), ('f', 0.04)]  # ſ and s are one letter now
+    assert (line.chars[1].x0, line.chars[1].x1, line.chars[1].conf) == (4, 11, 0.8)
+    assert line.chars[1].alternatives == [('ä', 0.8), ('ö', 0.1)]
+    assert line.chars[2].alternatives == [('r', 0.9)]
+    assert line.confidence == 0.8

@@ -174,3 +174,15 @@ def test_bad_input_gets_one_clear_line(tmp_path, fine_tuned):
     assert 'exists' in line and 'overwrite' in line
     line = _error(TRAIN + ['-m', 'PP-OCRv9_rec', '-o', 'x', '--install-dir', str(tmp_path)], tmp_path)
     assert "'PP-OCRv9_rec' not found" in line
+
+
+def test_checkpoints_stay_out_of_the_install_folder(fine_tuned):
+    """The working folder is in the user's cache, named at the start and
+    removed when the run has ended; added characters that a terminal cannot
+    show are named by code point."""
+    out, _, output = fine_tuned
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == []
+    work_dir = output.split('checkpoints in ')[1].split(' (')[0]
+    assert str(out) not in work_dir and 'ocrd-ppocr' in work_dir and not os.path.exists(work_dir)
+    added = next(line for line in output.splitlines() if line.startswith('characters added to the dictionary:'))
+    assert 'U+0364 COMBINING LATIN SMALL LETTER E' in added and '⸗' in added

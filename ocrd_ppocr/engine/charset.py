@@ -13,26 +13,32 @@ frame instead, as Tesseract's whitelist and blacklist do (ocrd-tesserocr's
 import numpy as np
 
 # Latin-script text: letters with their diacritics (precomposed and
-# combining), digits, the punctuation and symbols of European print. Not in
-# it: CJK, kana, hangul, Greek, Cyrillic, fullwidth forms.
+# combining), digits, the punctuation and symbols of European print (every
+# mark the `hyphen` parameter writes: -, ⸗, ¬). Not in it: CJK, kana, hangul,
+# Greek, Cyrillic, fullwidth forms, arrows, mathematical operators.
 LATIN_RANGES = (
     (0x0020, 0x007E),  # Basic Latin
     (0x00A0, 0x024F),  # Latin-1 Supplement, Latin Extended-A and -B (ſ among them)
     (0x0250, 0x036F),  # IPA extensions, spacing modifiers, combining diacritics (U+0364 ͤ)
     (0x1E00, 0x1EFF),  # Latin Extended Additional
-    (0x2000, 0x206F),  # General Punctuation (dashes, quotes, ellipsis)
+    (0x2000, 0x206F),  # General Punctuation (dashes, quotes „ “ ‚ ‘ ‹ ›, †, ‡, ellipsis, ⁂)
+    (0x2070, 0x209F),  # superscript and subscript digits (footnote marks ⁴ ⁵)
     (0x20A0, 0x20CF),  # currency symbols
     (0x2100, 0x218F),  # letterlike symbols, number forms (fractions, Roman numerals)
     (0x2C60, 0x2C7F),  # Latin Extended-C
+    (0x2E00, 0x2E7F),  # Supplemental Punctuation (⸗, Fraktur's hyphen and a `hyphen` value; ⸺ ⸻)
     (0xA720, 0xA7FF),  # Latin Extended-D
     (0xAB30, 0xAB6F),  # Latin Extended-E
     (0xFB00, 0xFB06),  # Latin ligatures
 )
+# single marks of European print outside those blocks: minus sign, pointing
+# hands (manicules), the cross and the Maltese cross (death, dagger-like notes)
+LATIN_SYMBOLS = '\u2212\u261c\u261e\u271d\u2720'
 SCRIPTS = ('any', 'latin')
 
 
 def is_latin(char):
-    return all(any(low <= ord(c) <= high for low, high in LATIN_RANGES) for c in char)
+    return all(c in LATIN_SYMBOLS or any(low <= ord(c) <= high for low, high in LATIN_RANGES) for c in char)
 
 
 def allowed_classes(labels, script='any', whitelist='', blacklist=''):

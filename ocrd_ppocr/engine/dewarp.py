@@ -23,6 +23,9 @@ directions:
   page, whatever crop or perspective), and `displacement()`: its mean
   distance from the identity (which on flat scans mostly measures how far
   UVDoc zooms in on the text block, so it cannot tell flat from curved).
+
+Whether a page is flat is judged by `Unwarper.steady_flatness`, the bend of
+the mean grid of the page and its mirror images, against FLAT_BELOW.
 """
 from dataclasses import dataclass
 
@@ -32,6 +35,19 @@ import numpy as np
 from .pixels import as_bgr
 from .session import ModelError, load_session
 
+# Pages whose steady_flatness is below this are flat. Measured (mean grid of
+# the page and its 3 mirror images; docs/details.md has every page): flat scans
+# 0.00040-0.00137 (bebel 4 pages 600 dpi bilevel and halved to 300 dpi,
+# kant 2 pages colour and Otsu-binarised, fraktur_pages clauren 9 + laube 3,
+# oldbooks_en 10 bilevel 300 dpi, tesseract_testing 4; highest clauren 0040
+# 0.00137, kant 0017 binarised 0.00131); curved: the page_dewarp photos
+# linguistics_thesis_a 0.00175 and boston_cooking_a 0.00233, bebel 0146 and
+# kant 0020 curled as tests/test_dewarp.py curls them by 2 % 0.00223 and
+# 0.00263. The threshold lies between the two groups' extremes (geometric
+# mean), 13 % above the flattest-looking flat page and 11 % below the
+# mildest photo. The single grid's bend could not separate them (flat up to
+# 0.00175, the linguistics photo 0.00150).
+FLAT_BELOW = 0.00155
 INPUT_SIZE = (488, 712)  # (width, height) the network takes
 GRID_SHAPE = (45, 31)  # (rows, columns) of the predicted grid
 TILE_PIXELS = 1 << 22  # pixels remapped at a time (their maps: 32 MB)
@@ -228,11 +244,48 @@ class Unwarper:
     def grid(self, image):
         """The sampling grid of a uint8 BGR or grey page (a grey page gets its
         channels after shrinking to the network's input, not at full size)."""
-        height, width = image.shape[:2]
-        small = as_bgr(cv2.resize(image, INPUT_SIZE, interpolation=cv2.INTER_AREA))
+        return self._grid(self._predict(self._small(image)), image.shape[:2])
+
+    def steady_flatness(self, image, grid=None):
+        """The flatness of the mean of the grids predicted on the page and on
+        its three mirror images (flipped left-right, top-bottom, both), each
+        mirrored back. On flat scans UVDoc's single grid bends by noise
+        about as much as on mildly curved photos (kant binarised 0.00175,
+        the linguistics photo 0.00150); that noise differs between the
+        mirror images and mostly cancels in the mean, while a real curl is
+        predicted in all four (see FLAT_BELOW). `grid`: the page's own grid
+        (self.grid(image)), if already predicted."""
+        small = self._small(image)
+        grids = []
+        for flip_x in (False, True):
+            for flip_y in (False, True):
+                if grid is not None and not (flip_x or flip_y):
+                    height, width = image.shape[:2]
+                    scale = np.array([width - 1, height - 1], dtype=np.float32).reshape(2, 1, 1)
+                    grids.append(grid.grid / scale * 2 - 1)
+                    continue
+                mirrored = small[::-1 if flip_y else 1, ::-1 if flip_x else 1]
+                normalised = self._predict(np.ascontiguousarray(mirrored))
+                if flip_x:  # columns in reverse order, x negated: the grid of the unflipped page
+                    normalised = np.stack([-normalised[0][:, ::-1], normalised[1][:, ::-1]])
+                if flip_y:
+                    normalised = np.stack([normalised[0][::-1], -normalised[1][::-1]])
+                grids.append(normalised)
+        return self._grid(np.mean(grids, axis=0), image.shape[:2]).flatness()
+
+    @staticmethod
+    def _small(image):
+        return as_bgr(cv2.resize(image, INPUT_SIZE, interpolation=cv2.INTER_AREA))
+
+    def _predict(self, small):
+        """The network's grid for a page at its input size, in grid_sample's [-1, 1] coordinates."""
         batch = (small[:, :, ::-1].transpose(2, 0, 1)[None] / 255.0).astype(self.dtype)
         normalised = self.session.run([self.session.get_outputs()[0].name], {self.input.name: batch})[0][0]
-        normalised = normalised.astype(np.float32)
+        return normalised.astype(np.float32)
+
+    @staticmethod
+    def _grid(normalised, shape):
+        height, width = shape
         grid = np.stack([(normalised[0] + 1) / 2 * (width - 1), (normalised[1] + 1) / 2 * (height - 1)])
         return SamplingGrid(grid.astype(np.float32), (width, height), (width, height))
 

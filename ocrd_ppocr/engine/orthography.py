@@ -1,4 +1,4 @@
-"""Fraktur spelling as printed, for text read by PP-OCR recognisers.
+"""Spelling of the text written: Fraktur as printed, or modern letters.
 
 Fraktur prints a long s (ſ) inside words and a small e above umlauted vowels
 (aͤ, oͤ, uͤ); OCR-D's transcription guidelines (level 2) and its ground truth
@@ -19,13 +19,25 @@ Applied to the modern spelling of kant_aufklaerung_1784's two GT pages
 characters (round s ending a morpheme the rules cannot see, as in Ur-sachen,
 and places where the GT itself is not consistent). Antiqua print, which has
 round s throughout, must not use them.
+
+`modern_spelling` goes the other way, for any model (the Fraktur model reads
+as its level-2 training data transcribes): historical letter forms become the
+modern letters that full-text search and most GT in modern spelling use.
 """
+import unicodedata
+
 from .recognize import CharResult, LineResult
 
 COMBINING_E = '\u0364'
 UMLAUTS = {'ä': 'a' + COMBINING_E, 'ö': 'o' + COMBINING_E, 'ü': 'u' + COMBINING_E,
            # the small e read as a ring, a letter German print does not have
            'å': 'a' + COMBINING_E, 'ů': 'u' + COMBINING_E}
+# Historical forms and their modern letters: long s (and its ligatures), r
+# rotunda, the Latin ligatures, and the MUFI private-use vowels with small e
+# above that OCR-D GT writes (fraktur_pages' clauren: "nthig", "htte").
+MODERN_LETTERS = {'ſ': 's', 'ẛ': 'ṡ', 'ꝛ': 'r', 'Ꝛ': 'R', 'ﬅ': 'st', 'ﬆ': 'st', 'ﬀ': 'ff', 'ﬁ': 'fi',
+                  'ﬂ': 'fl', 'ﬃ': 'ffi', 'ﬄ': 'ffl', '\ue42c': 'ä', '\ue644': 'ö', '\ue72b': 'ü'}
+DIAERESIS = '\u0308'
 ROUND_S_AFTER = ('ung', 'heit', 'keit', 'schaft')  # a joining s follows these suffixes
 ROUND_S_PREFIXES = ('aus',)
 WORD_HYPHENS = '-⸗¬'  # marks that split a word: an s before one is inside the word
@@ -70,6 +82,54 @@ def _long_s_at(text, position):
     if before.endswith(ROUND_S_AFTER):
         return False
     return before + 's' not in ROUND_S_PREFIXES
+
+
+def modern_spelling(line):
+    """A copy of the LineResult `line` in modern letters: ſ -> s, ꝛ -> r,
+    ligatures as their letters, a vowel with small e above (aͤ, read as two
+    characters, or a MUFI letter) -> ä, ö, ü. A small e that the recogniser
+    read as a character of its own joins the glyph before it: the two become
+    one glyph spanning both, whose alternatives are those of the first, each
+    with the umlaut."""
+    chars = []
+    for char in line.chars:
+        if chars and char.char.startswith(COMBINING_E) and chars[-1].char:
+            base = chars[-1]
+            mark = char.char
+            chars[-1] = CharResult(modern_text(base.char + mark), base.conf, base.x0, char.x1,
+                                   _merged(base.alternatives, mark))
+            continue
+        chars.append(CharResult(modern_text(char.char), char.conf, char.x0, char.x1,
+                                _merged(char.alternatives, '')))
+    return LineResult(''.join(char.char for char in chars), line.confidence, chars)
+
+
+def modern_text(text):
+    """`text` (a plain string) in modern letters (see modern_spelling)."""
+    letters = ''.join(MODERN_LETTERS.get(c, c) for c in text)
+    out = ''
+    for c in letters:
+        if c != COMBINING_E:
+            out += c
+        elif out and out[-1].isalpha():
+            # the small e above is the umlaut's older form: a diaeresis, composed where Unicode can
+            out = out[:-1] + unicodedata.normalize('NFC', out[-1] + DIAERESIS)
+        # a small e above no letter (a stray mark) is dropped
+    return out
+
+
+def _merged(alternatives, suffix):
+    """`alternatives` with `suffix` added, in modern letters; those that become
+    equal are one, with the highest probability."""
+    merged = {}
+    for alternative, p in alternatives:
+        alternative = modern_text(alternative + suffix)
+        merged[alternative] = max(p, merged.get(alternative, 0.0))
+    return list(merged.items())
+
+
+# the orthography parameter's values that rewrite a reading ('as-read' does not)
+SPELLINGS = {'fraktur': fraktur_spelling, 'modern': modern_spelling}
 
 
 # Marks that end a line in the middle of a word, as read or as GT sets write

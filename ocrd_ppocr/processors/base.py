@@ -20,6 +20,10 @@ from .geometry import has_polygon
 # All executables of this package share their models: a detector installed for
 # ocrd-ppocr-detect is found by ocrd-ppocr-recognize's `segmentation`, and so on.
 EXECUTABLES = ('ocrd-ppocr-detect', 'ocrd-ppocr-recognize', 'ocrd-ppocr-orient', 'ocrd-ppocr-dewarp')
+# where models of a kind that ocrd-tool.json does not declare are installed
+# (ocrd-ppocr-train puts recognisers beside ocrd-ppocr-recognize's)
+KIND_EXECUTABLE = {'detection': 'ocrd-ppocr-detect', 'recognition': 'ocrd-ppocr-recognize',
+                   'dewarping': 'ocrd-ppocr-dewarp'}
 
 
 @dataclass
@@ -76,24 +80,41 @@ class PpocrProcessor(Processor):
 
     def list_all_resources(self):
         """Models and dictionaries only: core would also list the package's
-        own data files (model_sources.json) and the MaixCAM build manifests,
-        which are no values for -P model."""
+        own data files (model_sources.json), the MaixCAM build manifests and
+        the reports and CER plots that training writes beside a model
+        (NAME.report.json, NAME.cer.png), which are no values for -P model."""
         for name in super().list_all_resources():
-            if not name.endswith('.json'):
+            if not name.endswith(('.json', '.png')):
                 yield name
 
     def installed_models(self, kind):
         """Names of the installed resources whose ocrd-tool.json description
-        starts with `kind` (e.g. 'detection')."""
-        declared = {res['name'] for res in self.ocrd_tool.get('resources', [])
-                    if res.get('description', '').lower().startswith(kind)}
+        starts with `kind` (e.g. 'detection'), and the models of that kind
+        that ocrd-tool.json does not know (ocrd-ppocr-train's): the other
+        .onnx files in the resource directories of the executable that
+        installs that kind."""
+        resources = self.ocrd_tool.get('resources', [])
+        declared = {res['name'] for res in resources if res.get('description', '').lower().startswith(kind)}
         found = set()
         for name in declared:
             for executable in EXECUTABLES:
                 if any(os.path.isfile(c) for c in list_resource_candidates(executable, name,
                                                                          moduled=self.moduledir)):
                     found.add(name)
+        if kind in KIND_EXECUTABLE:
+            known = {res['name'] for res in resources}
+            found |= {name for name in self.resource_files(KIND_EXECUTABLE[kind])
+                      if name.endswith('.onnx') and name not in known}
         return sorted(found)
+
+    def resource_files(self, executable):
+        """Names of the files in the resource directories of `executable`."""
+        names = set()
+        for candidate in list_resource_candidates(executable, 'any', moduled=self.moduledir):
+            directory = os.path.dirname(candidate)
+            if os.path.isdir(directory) and os.path.realpath(directory) != os.path.realpath(self.moduledir):
+                names.update(n for n in os.listdir(directory) if os.path.isfile(os.path.join(directory, n)))
+        return names
 
     def preset(self):
         """The Preset named by the `preset` parameter, or None."""

@@ -39,8 +39,9 @@ class DewarpProcessor(PpocrProcessor):
         original image's frame. ocrd-ppocr-detect/-recognize map polygons
         through the grid; other processors see only core's transform.
 
-        Pages whose grid bends less than `skip_flat_below` (flat scans) are
-        left as they are; so are pages without text lines to straighten
+        Pages whose grid bends less than `skip_flat_below` (flat scans; the
+        bend of the mean grid of the page and its mirror images, in which
+        UVDoc's noise on flat pages cancels) are left as they are; so are pages without text lines to straighten
         (blank white, black or grey pages: too little contrast between dark
         and light pixels, or almost no dark ones) and pages that already
         have a dewarped image. Each such decision is one log line.
@@ -57,7 +58,7 @@ class DewarpProcessor(PpocrProcessor):
             self.logger.info('page %s: no text lines to straighten (%s): left as it is', page_id, blank)
             return OcrdPageResult(pcgts)
         grid = self.unwarper.grid(image.pixels)
-        bend, shift = grid.flatness(), grid.displacement()
+        bend, shift = self.unwarper.steady_flatness(image.pixels, grid), grid.displacement()
         if bend < self.parameter['skip_flat_below']:
             self.logger.info('page %s: flat (grid bend %.5f < skip_flat_below %.5f, mean shift %.3f): '
                              'left as it is', page_id, bend, self.parameter['skip_flat_below'], shift)

@@ -2,6 +2,7 @@
 import numpy as np
 import ocrd_utils
 from ocrd_utils import coordinates_for_segment, points_from_polygon, polygon_from_points
+from ocrd_validators.page_validator import PARENT_SLACK, POLY_TOLERANCE
 from shapely.geometry import Polygon, box
 from shapely.validation import make_valid
 
@@ -66,7 +67,72 @@ def to_page_polygon(points, coords, page_width, page_height, parent_points=None)
     points = to_source_frame(points, coords)  # dewarped pixels -> through the grid (else unchanged)
     absolute = coordinates_for_segment(np.asarray(points, dtype=np.float32), None, coords)
     frame = np.array(box(0, 0, page_width - 1, page_height - 1).exterior.coords[:-1])
-    return integer_polygon(clip_to(absolute, frame if parent_points is None else parent_points))
+    if parent_points is None:
+        return integer_polygon(clip_to(absolute, frame))
+    return nested_polygon(clip_to(absolute, frame), parent_points)
+
+
+def as_validated(parent):
+    """A parent polygon (points, or shapely) cut down to the part that is
+    inside it also as core's validator sees it, simplified: a child clipped
+    to this passes the validator's test even where simplifying straightens a
+    staircase outline (a word clipped to a GT line's, a glyph to its word's)."""
+    if not isinstance(parent, Polygon):
+        parent = valid_polygon(parent)
+    if parent.is_empty:
+        return parent
+    inner = largest_part(parent.intersection(parent.simplify(POLY_TOLERANCE)))
+    return parent if inner.is_empty else inner
+
+
+def nested_polygon(points, parent):
+    """`points` (absolute page coordinates) as an integer polygon clipped to
+    `parent` (its points as written to PAGE, or their shapely polygon) that
+    nests in it as `ocrd workspace validate` tests it: both simplified by
+    its tolerance, the child within the parent grown by its slack. Where
+    the clipped outline fails that test (simplifying a staircase of ink
+    can cut a corner of the parent's notch), it is clipped to the parent
+    shrunk by a pixel, then two. None if nothing of it is left inside:
+    callers fall back to another outline, the parent's at last."""
+    if points is None:
+        return None
+    parent = parent if isinstance(parent, Polygon) else valid_polygon(parent)
+    if parent.is_empty:
+        return None
+    inner = as_validated(parent)
+    for shrink in (0, 1, 2):
+        region = largest_part(inner.buffer(-shrink)) if shrink else inner
+        if region.is_empty:
+            break
+        polygon = at_least_four_points(integer_polygon(clip_to(points, region)))
+        if polygon is not None and nests(polygon, parent):
+            return polygon
+    return None
+
+
+def nests(points, parent):
+    """Whether the polygon `points` is valid and lies in the shapely polygon
+    `parent` by core's PageValidator (ocrd_validators.page_validator:
+    make_poly and the test on Coords of children)."""
+    if len(points) < 4:
+        return False  # "has too few points"
+    child = Polygon(points).simplify(POLY_TOLERANCE)
+    if not child.is_valid or child.is_empty:
+        return False
+    return child.within(parent.simplify(POLY_TOLERANCE).buffer(PARENT_SLACK))
+
+
+def at_least_four_points(polygon):
+    """An integer polygon with a vertex added halfway along its longest
+    edge if it is a triangle: PAGE's validator wants four points at least."""
+    if polygon is None or len(polygon) >= 4:
+        return polygon
+    edges = np.roll(polygon, -1, axis=0) - polygon
+    i = int(np.argmax(np.hypot(edges[:, 0], edges[:, 1])))
+    middle = np.round(polygon[i] + edges[i] / 2).astype(polygon.dtype)
+    if any(np.all(middle == p) for p in polygon):
+        return None
+    return np.insert(polygon, i + 1, middle, axis=0)
 
 
 def integer_polygon(points):

@@ -7,7 +7,7 @@ from ocrd import OcrdPageResult
 from ..engine.detect import DetectorOptions, TextDetector
 from ..engine.layout import FAINT_LINE_RATIO
 from ..engine.maixcam_pipeline import StationRecognizer
-from ..engine.orthography import fraktur_spelling, line_end_hyphen
+from ..engine.orthography import SPELLINGS, line_end_hyphen
 from ..engine.recognize import TextRecognizer
 from ..engine.textline_orientation import TextlineOrientation
 from .base import PpocrProcessor
@@ -169,8 +169,8 @@ class RecognizeProcessor(PpocrProcessor):
                     crops[i], results[i] = crop, result
         if self.parameter['hyphen'] != 'as-read':  # first: the Fraktur rules see the hyphen asked for
             results = [line_end_hyphen(result, self.parameter['hyphen']) for result in results]
-        if self.parameter['orthography'] == 'fraktur':
-            results = [fraktur_spelling(result) for result in results]
+        if self.parameter['orthography'] in SPELLINGS:
+            results = [SPELLINGS[self.parameter['orthography']](result) for result in results]
         for job, crop, result in zip(jobs, crops, results):
             job[1], job[3] = crop, result
 

@@ -8,7 +8,8 @@ from ocrd_utils import coordinates_for_segment, polygon_from_points, transform_c
 from ..engine.crop import apply_transform
 from ..engine.ink import ink_rows, polygon_mask, region_ink, word_boxes
 from .dewarped import GRID_KEY, to_image_frame, to_source_frame
-from .geometry import clip_to, coordinates_of_segment, integer_polygon, largest_part, points_string, valid_polygon
+from .geometry import (as_validated, coordinates_of_segment, integer_polygon, largest_part, nested_polygon, nests,
+                       points_string, valid_polygon)
 
 
 def words_of(chars):
@@ -79,15 +80,16 @@ class LinePlacer:
 
     def span(self, box, parent):
         """The integer page polygon of the crop box (x0, x1[, y0, y1]; full
-        crop height without y), clipped to `parent`; None if nothing of it is left."""
-        return integer_polygon(clip_to(self._absolute_corners([box])[0], as_validated(parent)))
+        crop height without y), nested in `parent` (geometry.nested_polygon);
+        None if nothing of it is left."""
+        return nested_polygon(self._absolute_corners([box])[0], parent)
 
     def spans(self, spans, parent):
         """`span` for many boxes at once: one transform for all corners and
         one vectorised GEOS intersection (a line's words, a word's glyphs)."""
         if not spans:
             return []
-        parent = as_validated(parent)
+        parent = parent if isinstance(parent, shapely.Polygon) else valid_polygon(parent)
         if GRID_KEY in self.coords:  # dewarped: each outline is densified along the mesh on its own
             return [self.span(box, parent) for box in spans]
         quads = self._absolute_corners(spans)
@@ -95,12 +97,14 @@ class LinePlacer:
         for i in np.flatnonzero(~shapely.is_valid(shapes)):
             shapes[i] = valid_polygon(quads[i])
         polygons = []
-        for clipped in shapely.intersection(shapes, parent):
+        for quad, clipped in zip(quads, shapely.intersection(shapes, as_validated(parent))):
             clipped = largest_part(clipped)
-            if clipped.is_empty or clipped.area < 1:
-                polygons.append(None)
-            else:
-                polygons.append(integer_polygon(np.array(clipped.exterior.coords[:-1])))
+            polygon = None
+            if not clipped.is_empty and clipped.area >= 1:
+                polygon = integer_polygon(np.array(clipped.exterior.coords[:-1]))
+            if polygon is not None and not (len(polygon) >= 4 and nests(polygon, parent)):
+                polygon = nested_polygon(quad, parent)  # the careful way, for the few that need it
+            polygons.append(polygon)
         return polygons
 
     def _absolute_corners(self, spans):
@@ -115,24 +119,6 @@ class LinePlacer:
                     for c in corners]
         absolute = coordinates_for_segment(self.crop.to_image(corners.reshape(-1, 2)), None, self.coords)
         return absolute.reshape(-1, 4, 2)
-
-
-# core's validator simplifies polygons by this much (ocrd_validators'
-# POLY_TOLERANCE) before it asks whether a child lies within its parent
-VALIDATOR_TOLERANCE = 1.0
-
-
-def as_validated(parent):
-    """A parent polygon (points, or shapely) cut down to the part that is
-    inside it also as core's validator sees it, simplified: a child clipped
-    to this passes the validator's test even where simplifying straightens a
-    staircase outline (a word clipped to a GT line's, a glyph to its word's)."""
-    if not isinstance(parent, shapely.Polygon):
-        parent = valid_polygon(parent)
-    if parent.is_empty:
-        return parent
-    inner = largest_part(parent.intersection(parent.simplify(VALIDATOR_TOLERANCE)))
-    return parent if inner.is_empty else inner
 
 
 def word_spans(groups, crop, ink):
@@ -213,8 +199,8 @@ def add_words(line, result, placer, glyphs, overwrite_text):
                                                                         glyph_spans), 1):
         if word_polygon is None:  # its ink lies outside the line's polygon: its columns, then
             word_polygon = placer.span(box[:2], placer.line_polygon)
-        if word_polygon is None:
-            continue
+        if word_polygon is None:  # nothing of them inside it either: the line's own outline
+            word_polygon = line_polygon_of(line)
         text = ''.join(char.char for char in chars)
         word = WordType(id=f'{line.id}_word{number:04d}', Coords=CoordsType(points=points_string(word_polygon)))
         if glyphs:

@@ -1,8 +1,11 @@
 """ocrd-ppocr-train: fine-tune a PP-OCR recogniser on ground truth and
 install the result where ocrd-ppocr-recognize finds it."""
+import hashlib
 import os
+import shutil
 import sys
 import time
+import unicodedata
 from pathlib import Path
 
 import click
@@ -27,6 +30,29 @@ def find_model(value, suffix='.onnx'):
                 return candidate
     raise ModelError(f'recognition model {value!r} not found (neither a file nor an installed resource of '
                      f'{EXECUTABLE}; `{EXECUTABLE} --list-resources` lists them)')
+
+
+def default_work_dir(name, out_dir):
+    """Where checkpoints go unless --work-dir says: the user's cache
+    ($XDG_CACHE_HOME, else ~/.cache), not the OCR-D resource directory,
+    whose every file --list-resources would offer as a model; one folder per
+    model name and install folder, so that runs for different folders do
+    not share checkpoints."""
+    cache = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+    folder = hashlib.sha1(str(Path(out_dir).resolve()).encode()).hexdigest()[:8]
+    return Path(cache) / 'ocrd-ppocr' / 'training' / f'{name}-{folder}'
+
+
+def shown(char):
+    """A character as a log line can show it: itself if visible, else (private
+    use, combining, format, control and space characters) with its code point."""
+    if all(unicodedata.category(c)[0] in 'LNPS' and unicodedata.category(c) != 'Co' for c in char):
+        return char
+    names = ' '.join(f'U+{ord(c):04X}' + (f' {unicodedata.name(c)}' if unicodedata.name(c, '') else '')
+                     for c in char)
+    visible = ''.join(('\u25cc' + c) if unicodedata.category(c) in ('Mn', 'Me') else c  # ◌ carries a mark
+                      for c in char if unicodedata.category(c) not in ('Co', 'Cf', 'Cc', 'Cn', 'Zs'))
+    return f'{visible} ({names})' if visible.strip() else f'({names})'
 
 
 def dictionary_beside(model):
@@ -70,7 +96,9 @@ def dictionary_beside(model):
 @click.option('--device', type=click.Choice(['cpu', 'cuda']), default='cpu', show_default=True)
 @click.option('--resume', type=click.Path(exists=True, dir_okay=False), help='continue from a checkpoint.pt')
 @click.option('--work-dir', type=click.Path(file_okay=False),
-              help='checkpoints (default: NAME.training/ beside the model)')
+              help='checkpoints (default: a folder NAME-XXXXXXXX in $XDG_CACHE_HOME/ocrd-ppocr/training/, '
+                   'else ~/.cache/ocrd-ppocr/training/, printed at the start; removed when the run ends, '
+                   'kept for --resume when it is interrupted or stopped by --stop-after-epoch)')
 @click.option('--patch', type=click.Path(dir_okay=False),
               help='also write a weight patch (.npz) of the model against its base, for shipping')
 @click.option('--patch-base', help='the model the patch applies to (default: the base model); '
@@ -152,8 +180,10 @@ def run(ground_truth, name, base, dictionary, file_grp, val_paths, val_fraction,
 
     trainer = Trainer(base_path, train_lines, val_lines, options, dictionary=dictionary, log=log)
     if trainer.added:
-        log(f"characters added to the dictionary: {' '.join(trainer.added)}")
-    work_dir = Path(work_dir) if work_dir else out_dir / f'{name}.training'
+        log(f"characters added to the dictionary: {' '.join(shown(char) for char in trainer.added)}")
+    own_work_dir = not work_dir
+    work_dir = Path(work_dir) if work_dir else default_work_dir(name, out_dir)
+    log(f'checkpoints in {work_dir} (continue an interrupted run with --resume {work_dir / "checkpoint.pt"})')
     if resume:
         trainer.resume(resume)
     started = time.time()
@@ -200,6 +230,9 @@ def run(ground_truth, name, base, dictionary, file_grp, val_paths, val_fraction,
     }
     write_report(out_dir / f'{name}.report.json', report)
     plot_cer(out_dir / f'{name}.cer.png', history.epochs, f'{name}: validation CER per epoch')
+    finished = not (options.stop_after_epoch and history.epochs[-1]['epoch'] < epochs)
+    if own_work_dir and finished:  # nothing left to resume: the checkpoints (tens of MB) go
+        shutil.rmtree(work_dir, ignore_errors=True)
     log(f'{model_path}: best validation CER {100 * history.best_cer:.2f} % (epoch {history.best_epoch}; '
         f'base model {100 * history.epochs[0]["val_cer"]:.2f} %); use it with '
         f'ocrd-ppocr-recognize -P model {name}')
