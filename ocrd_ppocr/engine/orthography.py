@@ -20,7 +20,9 @@ characters (round s ending a morpheme the rules cannot see, as in Ur-sachen,
 and places where the GT itself is not consistent). Antiqua print, which has
 round s throughout, must not use them.
 """
-from .recognize import CharResult, LineResult
+from dataclasses import replace
+
+from .recognize import CharResult
 
 COMBINING_E = '\u0364'
 UMLAUTS = {'ä': 'a' + COMBINING_E, 'ö': 'o' + COMBINING_E, 'ü': 'u' + COMBINING_E,
@@ -39,7 +41,7 @@ def fraktur_spelling(line):
         long_s = char.char == 's' and _long_s_at(text, position)
         chars.append(CharResult(_spell(char.char, long_s), char.conf, char.x0, char.x1,
                                 [(_spell(alternative, long_s), p) for alternative, p in char.alternatives]))
-    return LineResult(''.join(char.char for char in chars), line.confidence, chars)
+    return replace(line, text=''.join(char.char for char in chars), chars=chars)
 
 
 def fraktur_text(text):
@@ -92,4 +94,14 @@ def line_end_hyphen(line, hyphen):
         alternative = hyphen if alternative in LINE_END_HYPHENS else alternative
         alternatives[alternative] = max(p, alternatives.get(alternative, 0.0))
     chars = chars[:-1] + [CharResult(hyphen, last.conf, last.x0, last.x1, list(alternatives.items()))]
-    return LineResult(''.join(char.char for char in chars), line.confidence, chars)
+    return replace(line, text=''.join(char.char for char in chars), chars=chars)
+
+
+def line_end_hyphen_text(text, hyphen='-'):
+    """`text` (one line, a plain string) with its line-end hyphenation mark
+    written as `hyphen`, by the rule of `line_end_hyphen`: for ground truth,
+    so that training data ends split words as the recogniser writes them."""
+    stripped = text.rstrip()
+    if len(stripped) < 2 or stripped[-1] not in LINE_END_HYPHENS or not stripped[-2].isalpha():
+        return text
+    return stripped[:-1] + hyphen

@@ -1,0 +1,184 @@
+"""Reading each line of a page with the better of two recognisers.
+
+The general recogniser (PP-OCRv6_rec_small) reads Antiqua and modern print,
+any script; the Fraktur one (PP-OCRv6_rec_small_fraktur) reads Fraktur far
+better and Antiqua English worse. Real books mix both, often on one page
+(Antiqua running heads or Latin words over Fraktur text), so a page is read
+cheaply like this:
+
+1. the page's few longest lines (the sample) are read by both models; the
+   general model's output is decoded twice, over all its characters and over
+   Latin ones only (one inference: see TextRecognizer.recognize). A page
+   whose sample reads as Latin script is Latin: the general model then
+   decodes Latin characters only (no CJK look-alikes on European print,
+   as `script latin`); any other page is read by the general model alone,
+   with all its characters, as before;
+2. the page's primary model, which reads every other line, is the Fraktur
+   one if its reading of the sample shows the marks of Fraktur print (ſ, aͤ:
+   FRAKTUR_MARKS), else the one with the more confident sample (mean
+   character confidence);
+3. a line whose primary reading is less confident than RECHECK_BELOW is read
+   by the other model too, and the more confident reading is kept (by
+   MARGIN at least, for the other model to win).
+
+Each reading keeps the name of the model that gave it (LineResult.model),
+and `FONTS` maps the roles to the typeface each reads, for PAGE's
+TextStyle/@fontFamily.
+"""
+from dataclasses import dataclass, field, replace
+from typing import Dict
+
+import numpy as np
+
+from .charset import is_latin
+from .orthography import COMBINING_E
+
+GENERAL, FRAKTUR = 'general', 'fraktur'
+FONTS = {GENERAL: 'Antiqua', FRAKTUR: 'Fraktur'}  # what each role reads best, as OCR-D font classifiers name it
+# Tuned on the lines our detector finds on bebel, kant, clauren, laube and
+# oldbooks_en (page CER against their GT; fraktur_lines/val never used), each
+# set read by both models once and the rule replayed on those readings:
+# - SAMPLE 3 (the cost: 9 % more recognition on bebel and oldbooks_en); with
+#   FRAKTUR_MARKS it picks the better model for all 28 pages;
+# - a line is re-read by the other model below RECHECK_BELOW and its reading
+#   taken if MARGIN more confident: 0.8 / 0.1 gave clauren 36.36 % (Fraktur
+#   model alone 36.42 %), laube 10.23 % (10.31 %), kant 2.72 % (2.72 %),
+#   oldbooks_en 2.98 % (general with script latin 2.93 %), bebel 11.42 %
+#   (11.43 %). Margin 0: the general model, confident on Fraktur it misreads,
+#   takes lines it should not (kant 3.35 %); below 0.9: more lines re-read
+#   (clauren +37 % cost) for no gain.
+SAMPLE = 3
+RECHECK_BELOW = 0.8
+MARGIN = 0.1
+# A page is Fraktur when the Fraktur model's reading of its sample has at
+# least 2 long s or small e, and at least 1 per 100 letters. Sample of 3
+# lines: kant, clauren, laube 1.5-5.4 per 100 but for 3 pages with 0 or 1
+# (title pages and a page of Latin footnotes: their confidence decides);
+# oldbooks_en at most 1 (0.7 per 100 letters), bebel 0. The models'
+# confidence alone misleads: the general model is more confident than the
+# Fraktur one on 2 of clauren's 9 pages that the Fraktur model reads better.
+FRAKTUR_MARKS = (2, 0.01)
+LATIN_SHARE = 0.9  # share of the sample's characters (general model, all characters) that makes a page Latin
+
+
+@dataclass
+class PageChoice:
+    """What was decided for one page."""
+    primary: str  # GENERAL or FRAKTUR: the model that read the page
+    latin: bool  # the general model decoded Latin characters only
+    sample_confidence: Dict[str, float] = field(default_factory=dict)  # role -> mean char confidence of the sample
+    rechecked: int = 0  # lines read by both models beyond the sample
+
+    def describe(self):
+        """One line for the log, e.g. 'Fraktur page (sample confidence Fraktur 0.97, Antiqua 0.91)'."""
+        confidence = ', '.join(f'{FONTS[role]} {value:.2f}' for role, value in self.sample_confidence.items())
+        return (f'{FONTS[self.primary]} page (sample confidence {confidence}), '
+                f'{self.rechecked} more lines read by both models')
+
+
+def mean_confidence(lines):
+    """Mean character confidence over `lines` (each line weighted by its length)."""
+    confs = [char.conf for line in lines for char in line.chars]
+    return float(np.mean(confs)) if confs else 0.0
+
+
+def fraktur_marks(lines):
+    """True if the Fraktur model's reading of `lines` has the marks of Fraktur
+    print: long s and small e above vowels (ſ, aͤ), which it writes only
+    where it sees them (FRAKTUR_MARKS)."""
+    text = ''.join(line.text for line in lines)
+    marks = sum(text.count(mark) for mark in ('ſ', COMBINING_E))
+    return marks >= FRAKTUR_MARKS[0] and marks >= FRAKTUR_MARKS[1] * sum(c.isalpha() for c in text)
+
+
+def latin_share(lines):
+    chars = [char.char for line in lines for char in line.chars if char.char != ' ']
+    return sum(map(is_latin, chars)) / len(chars) if chars else 1.0
+
+
+class ModelChooser:
+    """Reads a page's line crops with the general and the Fraktur recogniser
+    (engine TextRecognizers), each line by the better one.
+
+    `names` gives each role's model name (written into every LineResult);
+    `latin_classes` the general model's classes for a Latin page (None: the
+    general model's own set is kept: the user restricted it already)."""
+
+    def __init__(self, general, fraktur, names, latin_classes=None, sample=SAMPLE,
+                 recheck_below=RECHECK_BELOW, margin=MARGIN):
+        self.recognizers = {GENERAL: general, FRAKTUR: fraktur}
+        self.names = dict(names)
+        self.latin_classes = latin_classes
+        self.sample, self.recheck_below, self.margin = sample, recheck_below, margin
+
+    def font_of(self, model):
+        """The typeface ('Antiqua', 'Fraktur') read by the model named `model`."""
+        return next(FONTS[role] for role, name in self.names.items() if name == model)
+
+    def read_page(self, crops):
+        """(LineResults, PageChoice) for a page's line crops (uint8 BGR, upright)."""
+        if not crops:
+            return [], PageChoice(GENERAL, False)
+        general = self.recognizers[GENERAL]
+        order = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1] / max(crops[i].shape[0], 1))
+        sample = order[:self.sample]
+        as_any, as_latin = general.recognize([crops[i] for i in sample], [general.classes, self._latin()])
+        if latin_share(as_any) < LATIN_SHARE:  # not European print: the general model alone, as before
+            choice = PageChoice(GENERAL, False, {GENERAL: mean_confidence(as_any)})
+            return self.read_lines(crops, choice, {i: line for i, line in zip(sample, as_any)}), choice
+        by_role = {GENERAL: as_latin, FRAKTUR: self.recognizers[FRAKTUR].recognize([crops[i] for i in sample])}
+        confidence = {role: mean_confidence(lines) for role, lines in by_role.items()}
+        fraktur = fraktur_marks(by_role[FRAKTUR]) or confidence[FRAKTUR] > confidence[GENERAL]
+        primary = FRAKTUR if fraktur else GENERAL
+        choice = PageChoice(primary, True, confidence)
+        known = {i: self._better(by_role[primary][k], by_role[_other(primary)][k], primary)
+                 for k, i in enumerate(sample)}
+        return self.read_lines(crops, choice, known), choice
+
+    def read_lines(self, crops, choice, known=None):
+        """LineResults for `crops` as `choice` says (the page's primary model,
+        unsure lines re-read by the other); `known`: {index: reading} done already."""
+        known = dict(known or {})
+        todo = [i for i in range(len(crops)) if i not in known]
+        for i, line in zip(todo, self._read(choice.primary, [crops[i] for i in todo], choice)):
+            known[i] = line
+        if choice.latin:
+            unsure = [i for i in todo if known[i].confidence < self.recheck_below]
+            other = _other(choice.primary)
+            for i, line in zip(unsure, self._read(other, [crops[i] for i in unsure], choice)):
+                known[i] = self._better(known[i], line, choice.primary)
+            choice.rechecked += len(unsure)
+        return [known[i] for i in range(len(crops))]
+
+    def _read(self, role, crops, choice):
+        recognizer = self.recognizers[role]
+        if not crops:
+            return []
+        if role == GENERAL and choice.latin:
+            lines = recognizer.recognize(crops, [self._latin()])[0]
+        else:
+            lines = recognizer.recognize(crops)
+        return [replace(line, model=self.names[role]) for line in lines]
+
+    def _latin(self):
+        """The general model's classes on a Latin page."""
+        return self.recognizers[GENERAL].classes if self.latin_classes is None else self.latin_classes
+
+    def _better(self, primary_line, other_line, primary):
+        """The more confident of two readings of a line; the other model's
+        must beat the primary's by `margin`."""
+        primary_line = replace(primary_line, model=self.names[primary])
+        other_line = replace(other_line, model=self.names[_other(primary)])
+        return other_line if other_line.confidence > primary_line.confidence + self.margin else primary_line
+
+
+def _other(role):
+    return FRAKTUR if role == GENERAL else GENERAL
+
+
+def model_counts(lines):
+    """{model name: how many of `lines` it read}, in order of first use."""
+    counts = {}
+    for line in lines:
+        counts[line.model] = counts.get(line.model, 0) + 1
+    return counts
