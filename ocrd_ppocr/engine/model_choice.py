@@ -6,7 +6,8 @@ better and Antiqua English worse. Real books mix both, often on one page
 (Antiqua running heads or Latin words over Fraktur text), so a page is read
 cheaply like this:
 
-1. the page's few longest lines (the sample) are read by both models; the
+1. a few of the page's lines (the sample: the longest of each part of the
+   page, see spread_sample) are read by both models; the
    general model's output is decoded twice, over all its characters and over
    Latin ones only (one inference: see TextRecognizer.recognize). A page
    whose sample reads as Latin script is Latin: the general model then
@@ -16,10 +17,10 @@ cheaply like this:
 2. the page's primary model, which reads every other line, is the Fraktur
    one if its reading of the sample shows the marks of Fraktur print (ſ, aͤ:
    FRAKTUR_MARKS), else the one with the more confident sample (mean
-   character confidence);
+   character confidence; the Fraktur one by PAGE_MARGIN);
 3. a line whose primary reading is less confident than RECHECK_BELOW is read
    by the other model too, and the more confident reading is kept (by
-   MARGIN at least, for the other model to win).
+   MARGIN at least, for the other model to win); both by the primary model.
 
 Each reading keeps the name of the model that gave it (LineResult.model),
 and `FONTS` maps the roles to the typeface each reads, for PAGE's
@@ -40,24 +41,35 @@ FONTS = {GENERAL: 'Antiqua', FRAKTUR: 'Fraktur'}  # what each role reads best, a
 # set read by both models once and the rule replayed on those readings:
 # - SAMPLE 3 (the cost: 9 % more recognition on bebel and oldbooks_en); with
 #   FRAKTUR_MARKS it picks the better model for all 28 pages;
-# - a line is re-read by the other model below RECHECK_BELOW and its reading
-#   taken if MARGIN more confident: 0.8 / 0.1 gave clauren 36.36 % (Fraktur
-#   model alone 36.42 %), laube 10.23 % (10.31 %), kant 2.72 % (2.72 %),
-#   oldbooks_en 2.98 % (general with script latin 2.93 %), bebel 11.42 %
-#   (11.43 %). Margin 0: the general model, confident on Fraktur it misreads,
-#   takes lines it should not (kant 3.35 %); below 0.9: more lines re-read
-#   (clauren +37 % cost) for no gain.
+# - a line is re-read by the other model when its reading is less confident
+#   than RECHECK_BELOW, and the other reading taken if MARGIN more confident
+#   (both by the page's primary model). The general model is confident on
+#   Fraktur it misreads (lines below 0.95: kant 65 %, clauren 67 %, bebel and
+#   oldbooks_en 1-2 %), so on an Antiqua page lines below 0.95 are re-read and
+#   the Fraktur reading wins if more confident at all, and on a Fraktur page
+#   lines below 0.8, where the general reading must be 0.1 more confident.
+#   Page CER with these, in brackets the better fixed model: clauren 36.42 %
+#   (Fraktur 36.42 %), laube 10.23 % (10.31 %), kant 2.72 % (2.72 %),
+#   oldbooks_en 2.98 % (general, script latin 2.93 %), bebel 11.42 % (11.43 %;
+#   bebel's GT orders some lines apart from the page, hence the high page
+#   CER). Margin 0 on Fraktur pages: kant 3.35 %; re-reading below 0.9
+#   there: clauren +37 % cost, no gain. Each line keeps its model's spelling
+#   (ſ, aͤ from the Fraktur model; s, ä from the general one, right for an
+#   Antiqua line): Fraktur spelling for the general model's lines on Fraktur
+#   pages would gain clauren 0.06 points and give Antiqua words ſ.
 SAMPLE = 3
-RECHECK_BELOW = 0.8
-MARGIN = 0.1
+RECHECK_BELOW = {GENERAL: 0.95, FRAKTUR: 0.8}
+MARGIN = {GENERAL: 0.0, FRAKTUR: 0.1}
 # A page is Fraktur when the Fraktur model's reading of its sample has at
-# least 2 long s or small e, and at least 1 per 100 letters. Sample of 3
-# lines: kant, clauren, laube 1.5-5.4 per 100 but for 3 pages with 0 or 1
-# (title pages and a page of Latin footnotes: their confidence decides);
-# oldbooks_en at most 1 (0.7 per 100 letters), bebel 0. The models'
-# confidence alone misleads: the general model is more confident than the
-# Fraktur one on 2 of clauren's 9 pages that the Fraktur model reads better.
+# least 2 long s or small e, and at least 1 per 100 letters (16 of the 19
+# Fraktur pages of kant, clauren and laube; none of the 14 Antiqua pages of
+# bebel and oldbooks_en), else when the Fraktur model's sample is more
+# confident by PAGE_MARGIN: the 3 Fraktur pages without marks (title pages,
+# a page of footnotes) by 0.020 to 0.054, the Antiqua pages by 0.003 at most.
+# Confidence alone misleads: the general model is the more confident on 3
+# of clauren's pages that the Fraktur model reads better.
 FRAKTUR_MARKS = (2, 0.01)
+PAGE_MARGIN = 0.01
 LATIN_SHARE = 0.9  # share of the sample's characters (general model, all characters) that makes a page Latin
 
 
@@ -91,6 +103,15 @@ def fraktur_marks(lines):
     return marks >= FRAKTUR_MARKS[0] and marks >= FRAKTUR_MARKS[1] * sum(c.isalpha() for c in text)
 
 
+def spread_sample(crops, count):
+    """Indices of `count` crops: the longest (at the same height) of each of
+    `count` runs of consecutive lines, so that the sample spans the page
+    (a block of Antiqua amid Fraktur does not make the whole sample)."""
+    bounds = np.linspace(0, len(crops), min(count, len(crops)) + 1).round().astype(int)
+    return [max(range(start, end), key=lambda i: crops[i].shape[1] / max(crops[i].shape[0], 1))
+            for start, end in zip(bounds[:-1], bounds[1:])]
+
+
 def latin_share(lines):
     chars = [char.char for line in lines for char in line.chars if char.char != ' ']
     return sum(map(is_latin, chars)) / len(chars) if chars else 1.0
@@ -109,7 +130,7 @@ class ModelChooser:
         self.recognizers = {GENERAL: general, FRAKTUR: fraktur}
         self.names = dict(names)
         self.latin_classes = latin_classes
-        self.sample, self.recheck_below, self.margin = sample, recheck_below, margin
+        self.sample, self.recheck_below, self.margin = sample, dict(recheck_below), dict(margin)
 
     def font_of(self, model):
         """The typeface ('Antiqua', 'Fraktur') read by the model named `model`."""
@@ -120,15 +141,14 @@ class ModelChooser:
         if not crops:
             return [], PageChoice(GENERAL, False)
         general = self.recognizers[GENERAL]
-        order = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1] / max(crops[i].shape[0], 1))
-        sample = order[:self.sample]
+        sample = spread_sample(crops, self.sample)
         as_any, as_latin = general.recognize([crops[i] for i in sample], [general.classes, self._latin()])
         if latin_share(as_any) < LATIN_SHARE:  # not European print: the general model alone, as before
             choice = PageChoice(GENERAL, False, {GENERAL: mean_confidence(as_any)})
             return self.read_lines(crops, choice, {i: line for i, line in zip(sample, as_any)}), choice
         by_role = {GENERAL: as_latin, FRAKTUR: self.recognizers[FRAKTUR].recognize([crops[i] for i in sample])}
         confidence = {role: mean_confidence(lines) for role, lines in by_role.items()}
-        fraktur = fraktur_marks(by_role[FRAKTUR]) or confidence[FRAKTUR] > confidence[GENERAL]
+        fraktur = fraktur_marks(by_role[FRAKTUR]) or confidence[FRAKTUR] > confidence[GENERAL] + PAGE_MARGIN
         primary = FRAKTUR if fraktur else GENERAL
         choice = PageChoice(primary, True, confidence)
         known = {i: self._better(by_role[primary][k], by_role[_other(primary)][k], primary)
@@ -143,7 +163,7 @@ class ModelChooser:
         for i, line in zip(todo, self._read(choice.primary, [crops[i] for i in todo], choice)):
             known[i] = line
         if choice.latin:
-            unsure = [i for i in todo if known[i].confidence < self.recheck_below]
+            unsure = [i for i in todo if known[i].confidence < self.recheck_below[choice.primary]]
             other = _other(choice.primary)
             for i, line in zip(unsure, self._read(other, [crops[i] for i in unsure], choice)):
                 known[i] = self._better(known[i], line, choice.primary)
@@ -166,10 +186,10 @@ class ModelChooser:
 
     def _better(self, primary_line, other_line, primary):
         """The more confident of two readings of a line; the other model's
-        must beat the primary's by `margin`."""
+        must beat the primary's by its margin."""
         primary_line = replace(primary_line, model=self.names[primary])
         other_line = replace(other_line, model=self.names[_other(primary)])
-        return other_line if other_line.confidence > primary_line.confidence + self.margin else primary_line
+        return other_line if other_line.confidence > primary_line.confidence + self.margin[primary] else primary_line
 
 
 def _other(role):
