@@ -118,7 +118,7 @@ def test_auto_reads_fraktur_and_antiqua_lines_of_one_page(mixed):
         auto, _ = _read(output_pages(mixed, 'AUTO')[page_id])
         general, _ = _read(output_pages(mixed, 'GENERAL')[page_id])
         # kant's lines: the general model alone misreads Fraktur (about 12 % CER on these pages)
-        assert _cer(gt, auto, "kant") <= 0.07, (page_id, _cer(gt, auto, 'kant'))
+        assert _cer(gt, auto, 'kant') <= 0.07, (page_id, _cer(gt, auto, 'kant'))
         assert _cer(gt, auto, 'kant') < _cer(gt, general, 'kant') / 2
         # bebel's Antiqua lines: as well read as by the general model
         assert _cer(gt, auto, 'bebel') <= max(0.02, _cer(gt, general, 'bebel') + 0.005), page_id
