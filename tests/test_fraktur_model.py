@@ -45,7 +45,8 @@ def test_fraktur_model_reads_unseen_fraktur_as_level2_gt(tmp_path):
     directory = make_workspace(tmp_path, KANT)
     run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-FRAK', '-P', 'model', 'PP-OCRv6_rec_small_fraktur',
          '-P', 'textequiv_level', 'line', '-P', 'overwrite_segments', 'true'], cwd=directory)
-    run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-DEFAULT', '-P', 'script', 'latin',
+    run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-DEFAULT', '-P', 'model', 'PP-OCRv6_rec_small',
+         '-P', 'script', 'latin',
          '-P', 'orthography', 'fraktur', '-P', 'textequiv_level', 'line', '-P', 'overwrite_segments', 'true'],
         cwd=directory)
     frak = {}
@@ -66,7 +67,8 @@ def test_hyphen_writes_line_end_marks_as_the_gt_does(tmp_path):
     same but for that mark, words and glyphs agree, and the CER drops."""
     directory = make_workspace(tmp_path, KANT)
     common = ['-P', 'model', 'PP-OCRv6_rec_small_fraktur', '-P', 'overwrite_segments', 'true']
-    run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'AS-READ', '-P', 'textequiv_level', 'line'] + common,
+    run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'AS-READ', '-P', 'textequiv_level', 'line',
+         '-P', 'hyphen', 'as-read'] + common,
         cwd=directory)
     run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG', '-O', 'HYPHEN', '-P', 'textequiv_level', 'glyph',
          '-P', 'hyphen', '-'] + common, cwd=directory)

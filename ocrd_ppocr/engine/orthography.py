@@ -20,6 +20,7 @@ characters (round s ending a morpheme the rules cannot see, as in Ur-sachen,
 and places where the GT itself is not consistent). Antiqua print, which has
 round s throughout, must not use them.
 """
+import unicodedata
 from dataclasses import replace
 
 from .recognize import CharResult
@@ -86,7 +87,7 @@ def line_end_hyphen(line, hyphen):
     written as `hyphen`; `line` itself where it has none. A dash after a
     space ("Worte —") is punctuation and stays."""
     chars = line.chars
-    if len(chars) < 2 or chars[-1].char not in LINE_END_HYPHENS or not chars[-2].char.isalpha():
+    if len(chars) < 2 or chars[-1].char not in LINE_END_HYPHENS or not _ends_in_letter(chars[-2].char):
         return line
     last = chars[-1]
     alternatives = {}  # hyphen marks read as alternatives are the one hyphen now
@@ -102,6 +103,13 @@ def line_end_hyphen_text(text, hyphen='-'):
     written as `hyphen`, by the rule of `line_end_hyphen`: for ground truth,
     so that training data ends split words as the recogniser writes them."""
     stripped = text.rstrip()
-    if len(stripped) < 2 or stripped[-1] not in LINE_END_HYPHENS or not stripped[-2].isalpha():
+    if len(stripped) < 2 or stripped[-1] not in LINE_END_HYPHENS or not _ends_in_letter(stripped[:-1]):
         return text
     return stripped[:-1] + hyphen
+
+
+def _ends_in_letter(text):
+    """True if `text` ends in a letter, with or without combining marks (oͤ)."""
+    while text and unicodedata.combining(text[-1]):
+        text = text[:-1]
+    return text[-1:].isalpha()

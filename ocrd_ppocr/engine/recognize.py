@@ -14,6 +14,7 @@ pixel starts to grow) are cut at blank columns, between words where
 possible, into pieces that are read separately and joined again.
 """
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from typing import List, Tuple
 
@@ -248,14 +249,32 @@ def _top_k(rows, best, k):
 def finish_line(line):
     """Set a LineResult's text and confidence from its characters, without
     the spaces the model reads at either end (no word gaps: OCR-D text has
-    none there)."""
+    none there). A combining mark read as a class of its own (the Fraktur
+    model's small e, U+0364) joins the character before it: one glyph."""
     while line.chars and line.chars[0].char == ' ':
         line.chars.pop(0)
     while line.chars and line.chars[-1].char == ' ':
         line.chars.pop()
     line.text = ''.join(char.char for char in line.chars)
+    # the mean over the characters as read (the mark counted on its own)
     line.confidence = float(np.mean([char.conf for char in line.chars])) if line.chars else 0.0
+    line.chars = _join_combining(line.chars)
     return line
+
+
+def _join_combining(chars):
+    """`chars` with each combining mark joined to the letter before it
+    (span to the mark's end, the lower confidence, the mark added to each
+    alternative)."""
+    joined = []
+    for char in chars:
+        if joined and char.char and unicodedata.combining(char.char[0]) and joined[-1].char != ' ':
+            base = joined[-1]
+            joined[-1] = CharResult(base.char + char.char, min(base.conf, char.conf), base.x0, char.x1,
+                                    [(alternative + char.char, p) for alternative, p in base.alternatives])
+        else:
+            joined.append(char)
+    return joined
 
 
 def _append(line, chars, offset, gap):
