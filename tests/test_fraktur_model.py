@@ -79,7 +79,8 @@ def test_hyphen_writes_line_end_marks_as_the_gt_does(tmp_path):
         path = output_pages(directory, 'HYPHEN')[page_id]
         hyphen = _lines(path)
         for key, text in as_read.items():
-            if len(text) > 1 and text[-1] in '⸗—–¬=-' and text[-2].isalpha():
+            before = text[:-1].rstrip('\u0364')  # a letter with its small e (aͤ) is a letter
+            if len(text) > 1 and text[-1] in '⸗—–¬=-' and before[-1:].isalpha():
                 assert hyphen[key] == text[:-1] + '-', (text, hyphen[key])
                 changed += text[-1] != '-'
             else:
