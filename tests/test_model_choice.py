@@ -57,8 +57,8 @@ def _compose(directory, name, blocks):
     for index, (kind, crop, text) in enumerate(lines):
         page.paste(crop, (GAP, y))
         x0, x1, y1 = GAP, GAP + crop.width - 1, y + crop.height - 1
-        region.add_TextLine(TextLineType(id=f'{kind}_{index}', Coords=CoordsType(f'{x0},{y} {x1},{y} {x1},{y1} {x0},{y1}'),
-                                         TextEquiv=[TextEquivType(Unicode=text)]))
+        coords = CoordsType(f'{x0},{y} {x1},{y} {x1},{y1} {x0},{y1}')
+        region.add_TextLine(TextLineType(id=f'{kind}_{index}', Coords=coords, TextEquiv=[TextEquivType(Unicode=text)]))
         y += crop.height + GAP
     image_path = directory / f'{name}.tif'
     page.save(image_path, dpi=(300, 300))

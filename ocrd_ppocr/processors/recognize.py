@@ -92,7 +92,8 @@ class RecognizeProcessor(PpocrProcessor):
         """model=auto: the general recogniser (self.recognizer) and the Fraktur
         one, each line read by the better (engine/model_choice.py)."""
         fraktur = self.resolve_model(AUTO_MODELS[FRAKTUR], 'recognition')
-        fraktur = TextRecognizer(fraktur, self.dictionary_for(fraktur), threads=threads, device=device,
+        sibling = os.path.splitext(fraktur)[0] + '.txt'  # not the `dictionary` parameter: that is the general model's
+        fraktur = TextRecognizer(fraktur, sibling if os.path.isfile(sibling) else None, threads=threads, device=device,
                                  batch_size=self.parameter['batch_size'], top_k=top_k, **charset)
         # the general model decodes Latin characters only on a Latin page, unless the user restricted it
         latin = None
