@@ -8,6 +8,7 @@ pasted one under another on a white page, each with its GT text and its place
 as the line's polygon."""
 import unicodedata
 
+import cv2
 import numpy as np
 import pytest
 from ocrd_models.ocrd_page import (CoordsType, MetadataType, PageType, PcGtsType, TextEquivType, TextLineType,
@@ -15,7 +16,11 @@ from ocrd_models.ocrd_page import (CoordsType, MetadataType, PageType, PcGtsType
 from PIL import Image
 from rapidfuzz.distance import Levenshtein
 
-from conftest import BEBEL, KANT, make_workspace, output_pages, run
+from conftest import BEBEL, DATA, KANT, make_workspace, model_path, output_pages, run
+from ocrd_ppocr.engine.charset import allowed_classes, is_latin
+from ocrd_ppocr.engine.crop import crop_polygon
+from ocrd_ppocr.engine.model_choice import ModelChooser
+from ocrd_ppocr.engine.recognize import TextRecognizer
 
 GAP = 24  # white pixels between pasted lines
 GENERAL, FRAKTUR = 'PP-OCRv6_rec_small', 'PP-OCRv6_rec_small_fraktur'
@@ -176,3 +181,32 @@ def test_line_end_hyphen_is_written_as_the_gt_does(tmp_path):
 def _letter_before_last(text):
     """True if the character before the last is a letter (with or without its small e: aͤ)."""
     return text[:-1].rstrip('\u0364')[-1:].isalpha()
+
+
+def _engine_chooser():
+    general = TextRecognizer(model_path(GENERAL + '.onnx', 'ocrd-ppocr-recognize'))
+    fraktur = TextRecognizer(model_path(FRAKTUR + '.onnx', 'ocrd-ppocr-recognize'))
+    return ModelChooser(general, fraktur, {'general': GENERAL, 'fraktur': FRAKTUR},
+                        allowed_classes(general.labels, 'latin'))
+
+
+def test_engine_reads_a_chinese_line_with_the_general_model_and_all_characters():
+    """A page that does not read as Latin script: the general model alone,
+    its whole dictionary (RapidOCR's test line 韩国小馆, tests/data/recognize)."""
+    lines, choice = _engine_chooser().read_page([cv2.imread(str(DATA / 'recognize' / 'text_rec.jpg'))])
+    assert lines[0].text == '韩国小馆' and lines[0].model == GENERAL
+    assert choice.primary == 'general' and not choice.latin and choice.rechecked == 0
+
+
+def test_engine_reads_a_latin_page_number_without_ideographs():
+    """bebel's page number '— 170 —', which the general model reads with the
+    ideograph 一 over all its characters: on a Latin page (the rest of the
+    page's lines) no line has a character outside Latin script."""
+    _, image_path, page_path = BEBEL[2]
+    image = cv2.imread(str(image_path), cv2.IMREAD_GRAYSCALE)
+    crops = [crop_polygon(image, np.array([[int(v) for v in xy.split(',')] for xy in line.get_Coords().points.split()]))
+             .image for line in parse(str(page_path), silence=True).get_Page().get_AllTextLines()[:12]]
+    lines, choice = _engine_chooser().read_page(crops)
+    assert choice.latin and choice.primary == 'general'
+    assert lines[0].text.endswith('170 —') and all(is_latin(line.text) for line in lines)
+    assert all(line.model in (GENERAL, FRAKTUR) for line in lines)

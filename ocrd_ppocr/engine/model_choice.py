@@ -145,7 +145,8 @@ class ModelChooser:
         as_any, as_latin = general.recognize([crops[i] for i in sample], [general.classes, self._latin()])
         if latin_share(as_any) < LATIN_SHARE:  # not European print: the general model alone, as before
             choice = PageChoice(GENERAL, False, {GENERAL: mean_confidence(as_any)})
-            return self.read_lines(crops, choice, {i: line for i, line in zip(sample, as_any)}), choice
+            known = {i: replace(line, model=self.names[GENERAL]) for i, line in zip(sample, as_any)}
+            return self.read_lines(crops, choice, known), choice
         by_role = {GENERAL: as_latin, FRAKTUR: self.recognizers[FRAKTUR].recognize([crops[i] for i in sample])}
         confidence = {role: mean_confidence(lines) for role, lines in by_role.items()}
         fraktur = fraktur_marks(by_role[FRAKTUR]) or confidence[FRAKTUR] > confidence[GENERAL] + PAGE_MARGIN
