@@ -3,7 +3,8 @@ back by rule, checked against the OCR-D ground truth of kant_aufklaerung_1784.""
 from rapidfuzz.distance import Levenshtein
 
 from conftest import KANT
-from ocrd_ppocr.engine.orthography import fraktur_spelling, fraktur_text, line_end_hyphen, modern_spelling, modern_text
+from ocrd_ppocr.engine.orthography import (fraktur_spelling, fraktur_text, line_end_hyphen, line_end_hyphen_text,
+                                           modern_spelling, modern_text)
 from ocrd_ppocr.engine.recognize import CharResult, LineResult
 from scoring import page_lines
 
@@ -65,6 +66,26 @@ def test_line_end_hyphen_rewrites_only_a_split_word_mark():
     rewritten = line_end_hyphen(_line('Unmuͤn⸗'), '-').chars[-1]
     assert (rewritten.char, rewritten.x0, rewritten.x1) == ('-', 6, 7)
     assert rewritten.alternatives == [('-', 0.9)]  # ⸗ and — are one mark now
+
+
+def test_training_text_gets_the_same_line_end_hyphen():
+    """Ground truth for training is normalised as the recogniser writes by
+    default (hyphen=-): the archiscribe lines of tests/data end split words
+    with ⸗, which becomes -; a dash after a space stays."""
+    from pathlib import Path
+    from ocrd_ppocr.training.data import normalise
+    texts = [path.read_text(encoding='utf-8') for path in
+             sorted((Path(__file__).parent / 'data' / 'fraktur_lines').glob('train/*/*.gt.txt'))]
+    split = [text.strip() for text in texts if text.strip()[-1:] == '⸗']
+    assert len(split) >= 5
+    for text in split:
+        assert normalise(text) == ' '.join(text.split())[:-1] + '-'
+    assert line_end_hyphen_text('des Men—') == 'des Men-'
+    assert line_end_hyphen_text('Worte —') == 'Worte —'
+    assert line_end_hyphen_text('Unmuͤn⸗', '¬') == 'Unmuͤn¬'
+    assert line_end_hyphen_text('ſcriptes koͤ⸗') == 'ſcriptes koͤ-'  # after a letter with its small e
+    line = LineResult('koͤ⸗', 0.9, [CharResult('k', 0.9, 0, 1), CharResult('oͤ', 0.9, 1, 2), CharResult('⸗', 0.9, 2, 3)])
+    assert line_end_hyphen(line, '-').text == 'koͤ-'  # one glyph oͤ, as the recogniser joins it
 
 
 def test_long_s_before_any_word_splitting_hyphen():

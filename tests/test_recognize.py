@@ -69,7 +69,10 @@ def test_words_and_glyphs_lie_in_their_line_in_reading_order(bebel_recognised):
             for glyph in glyphs:
                 assert _shape(word).buffer(1).contains(_shape(glyph)), glyph.id
                 equivs = glyph.get_TextEquiv()
-                assert len(equivs) == 3, f'{glyph.id}: not the top_k=3 alternatives'
+                # hyphen=- (the default): a line-end hyphen's alternatives that are hyphen marks are one
+                line_end_hyphen = word is words[-1] and glyph is glyphs[-1] and equivs[0].Unicode == '-'
+                assert len(equivs) == 3 or line_end_hyphen and len(equivs) >= 1, \
+                    f'{glyph.id}: not the top_k=3 alternatives'
                 assert [te.index for te in equivs] == list(range(1, len(equivs) + 1))
                 confs = [te.conf for te in equivs]
                 assert confs == sorted(confs, reverse=True) and 0 < confs[0] <= 1

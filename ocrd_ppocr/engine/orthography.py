@@ -25,6 +25,7 @@ as its level-2 training data transcribes): historical letter forms become the
 modern letters that full-text search and most GT in modern spelling use.
 """
 import unicodedata
+from dataclasses import replace
 
 from .recognize import CharResult, LineResult
 
@@ -51,7 +52,7 @@ def fraktur_spelling(line):
         long_s = char.char == 's' and _long_s_at(text, position)
         chars.append(CharResult(_spell(char.char, long_s), char.conf, char.x0, char.x1,
                                 [(_spell(alternative, long_s), p) for alternative, p in char.alternatives]))
-    return LineResult(''.join(char.char for char in chars), line.confidence, chars)
+    return replace(line, text=''.join(char.char for char in chars), chars=chars)
 
 
 def fraktur_text(text):
@@ -144,7 +145,7 @@ def line_end_hyphen(line, hyphen):
     written as `hyphen`; `line` itself where it has none. A dash after a
     space ("Worte —") is punctuation and stays."""
     chars = line.chars
-    if len(chars) < 2 or chars[-1].char not in LINE_END_HYPHENS or not chars[-2].char.isalpha():
+    if len(chars) < 2 or chars[-1].char not in LINE_END_HYPHENS or not _ends_in_letter(chars[-2].char):
         return line
     last = chars[-1]
     alternatives = {}  # hyphen marks read as alternatives are the one hyphen now
@@ -152,4 +153,21 @@ def line_end_hyphen(line, hyphen):
         alternative = hyphen if alternative in LINE_END_HYPHENS else alternative
         alternatives[alternative] = max(p, alternatives.get(alternative, 0.0))
     chars = chars[:-1] + [CharResult(hyphen, last.conf, last.x0, last.x1, list(alternatives.items()))]
-    return LineResult(''.join(char.char for char in chars), line.confidence, chars)
+    return replace(line, text=''.join(char.char for char in chars), chars=chars)
+
+
+def line_end_hyphen_text(text, hyphen='-'):
+    """`text` (one line, a plain string) with its line-end hyphenation mark
+    written as `hyphen`, by the rule of `line_end_hyphen`: for ground truth,
+    so that training data ends split words as the recogniser writes them."""
+    stripped = text.rstrip()
+    if len(stripped) < 2 or stripped[-1] not in LINE_END_HYPHENS or not _ends_in_letter(stripped[:-1]):
+        return text
+    return stripped[:-1] + hyphen
+
+
+def _ends_in_letter(text):
+    """True if `text` ends in a letter, with or without combining marks (oͤ)."""
+    while text and unicodedata.combining(text[-1]):
+        text = text[:-1]
+    return text[-1:].isalpha()

@@ -14,6 +14,7 @@ pixel starts to grow) are cut at blank columns, between words where
 possible, into pieces that are read separately and joined again.
 """
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from typing import List, Tuple
 
@@ -63,6 +64,7 @@ class LineResult:
     text: str
     confidence: float  # mean of the character confidences (0 for an empty line)
     chars: List[CharResult] = field(default_factory=list)
+    model: str = ''  # name of the recogniser that read it, where a choice was made (model_choice.py)
 
 
 def read_dictionary(path):
@@ -141,20 +143,27 @@ class TextRecognizer:
         self.max_width = self.fixed_width or int(max_width)
         self.top_k = int(top_k)
 
-    def recognize(self, crops):
-        """A LineResult for each uint8 BGR line crop (upright text)."""
+    def recognize(self, crops, class_sets=None):
+        """A LineResult for each uint8 BGR line crop (upright text).
+
+        With `class_sets` (a list of allowed-class arrays as
+        charset.allowed_classes returns them, None for all classes): one such
+        list of LineResults per set, decoded from the same network outputs,
+        so reading a line under a second character set costs no inference."""
+        sets = [self.classes] if class_sets is None else list(class_sets)
         pieces = []  # (crop index, x offset in crop, word gap before it (bool or None), piece image)
         for index, crop in enumerate(crops):
             crop = as_bgr(crop)
             for offset, gap, piece in self.split(crop):
                 pieces.append((index, offset, gap, piece))
-        results = self._read([piece for _, _, _, piece in pieces])
-        lines = [LineResult('', 0.0) for _ in crops]
-        for (index, offset, gap, _), result in zip(pieces, results):
-            _append(lines[index], result, offset, gap)
-        for line in lines:
-            finish_line(line)
-        return lines
+        results = self._read([piece for _, _, _, piece in pieces], sets)
+        readings = []
+        for k in range(len(sets)):
+            lines = [LineResult('', 0.0) for _ in crops]
+            for (index, offset, gap, _), result in zip(pieces, results):
+                _append(lines[index], result[k], offset, gap)
+            readings.append([finish_line(line) for line in lines])
+        return readings[0] if class_sets is None else readings
 
     def split(self, crop):
         """[(x offset, word gap before the piece or None, piece)]: the crop cut at
@@ -168,8 +177,9 @@ class TextRecognizer:
         gaps = [None] + [is_gap for _, is_gap in cuts]
         return [(bounds[i], gaps[i], crop[:, bounds[i]:bounds[i + 1]]) for i in range(len(bounds) - 1)]
 
-    def _read(self, images):
-        """Recognise pieces in batches of similar aspect ratio (fewer padded pixels)."""
+    def _read(self, images, class_sets):
+        """Recognise pieces in batches of similar aspect ratio (fewer padded
+        pixels): for each, a list of its characters under each class set."""
         widths = [min(input_width(*image.shape[:2]), self.fixed_width or 1 << 30) for image in images]
         order = np.argsort(widths, kind='stable')
         results = [None] * len(images)
@@ -182,14 +192,26 @@ class TextRecognizer:
                 # frame t covers [t, t+1) * batch_width / T input pixels; the
                 # crop was scaled by widths[i] / crop width to get there
                 scale = batch_width / probs.shape[1] * images[i].shape[1] / widths[i]
-                results[i] = self.decode(probs[row], scale, images[i].shape[1])
+                results[i] = [self.decode(probs[row], scale, images[i].shape[1], classes)
+                              for classes in class_sets]
         return results
 
-    def decode(self, probs, frame_width, crop_width):
-        """Greedy CTC decoding of one line's (T, C) probabilities; x spans are
-        frame runs times `frame_width`, clipped to the crop."""
-        if self.classes is not None:
-            probs = probs[:, self.classes]  # the allowed columns (a copy); blank stays column 0
+    def _labels_of(self, classes):
+        """The labels of a class set, built once per set (kept with it)."""
+        cache = self.__dict__.setdefault('_label_cache', {})
+        if id(classes) not in cache:
+            cache[id(classes)] = (classes, [self.labels[i] for i in classes])
+        return cache[id(classes)][1]
+
+    def decode(self, probs, frame_width, crop_width, classes=()):
+        """Greedy CTC decoding of one line's (T, C) probabilities over the
+        allowed `classes` (default: the recogniser's own; None: all); x spans
+        are frame runs times `frame_width`, clipped to the crop."""
+        classes = self.classes if isinstance(classes, tuple) else classes
+        labels = self.labels
+        if classes is not None:
+            probs = probs[:, classes]  # the allowed columns (a copy); blank stays column 0
+            labels = self.class_labels if classes is self.classes else self._labels_of(classes)
         best = probs.argmax(axis=1)
         starts = np.flatnonzero(np.concatenate([[True], best[1:] != best[:-1]]))
         ends = np.concatenate([starts[1:], [len(best)]])
@@ -198,7 +220,6 @@ class TextRecognizer:
         if not len(starts):
             return []
         top, top_probs = _top_k(probs[starts], best[starts], self.top_k)
-        labels = self.class_labels
         # plain Python numbers in one conversion each, not per element
         x0s = np.minimum(starts * frame_width, crop_width).tolist()
         x1s = np.minimum(ends * frame_width, crop_width).tolist()
@@ -228,14 +249,32 @@ def _top_k(rows, best, k):
 def finish_line(line):
     """Set a LineResult's text and confidence from its characters, without
     the spaces the model reads at either end (no word gaps: OCR-D text has
-    none there)."""
+    none there). A combining mark read as a class of its own (the Fraktur
+    model's small e, U+0364) joins the character before it: one glyph."""
     while line.chars and line.chars[0].char == ' ':
         line.chars.pop(0)
     while line.chars and line.chars[-1].char == ' ':
         line.chars.pop()
     line.text = ''.join(char.char for char in line.chars)
+    # the mean over the characters as read (the mark counted on its own)
     line.confidence = float(np.mean([char.conf for char in line.chars])) if line.chars else 0.0
+    line.chars = _join_combining(line.chars)
     return line
+
+
+def _join_combining(chars):
+    """`chars` with each combining mark joined to the letter before it
+    (span to the mark's end, the lower confidence, the mark added to each
+    alternative)."""
+    joined = []
+    for char in chars:
+        if joined and char.char and unicodedata.combining(char.char[0]) and joined[-1].char != ' ':
+            base = joined[-1]
+            joined[-1] = CharResult(base.char + char.char, min(base.conf, char.conf), base.x0, char.x1,
+                                    [(alternative + char.char, p) for alternative, p in base.alternatives])
+        else:
+            joined.append(char)
+    return joined
 
 
 def _append(line, chars, offset, gap):

@@ -3,10 +3,13 @@ import os
 
 import numpy as np
 from ocrd import OcrdPageResult
+from ocrd_models.ocrd_page import LabelsType, LabelType, TextStyleType
 
 from ..engine.detect import DetectorOptions, TextDetector
+from ..engine.charset import allowed_classes
 from ..engine.layout import FAINT_LINE_RATIO
 from ..engine.maixcam_pipeline import StationRecognizer
+from ..engine.model_choice import FRAKTUR, GENERAL, ModelChooser, model_counts
 from ..engine.orthography import SPELLINGS, line_end_hyphen
 from ..engine.recognize import TextRecognizer
 from ..engine.textline_orientation import TextlineOrientation
@@ -23,6 +26,9 @@ from .text_segments import LinePlacer, add_words, clear_text, fill_words, line_p
 # 24 of them the classifier flags, 21 are above 0.9 and need no second reading;
 # of the 164 lines our detector finds on bebel, 163 are above 0.9.
 UPSIDE_DOWN_MAX_CONFIDENCE = 0.9
+# model=auto: the general recogniser and the Fraktur one, each line read by the better (engine/model_choice.py)
+AUTO = 'auto'
+AUTO_MODELS = {GENERAL: 'PP-OCRv6_rec_small', FRAKTUR: 'PP-OCRv6_rec_small_fraktur'}
 
 
 class RecognizeProcessor(PpocrProcessor):
@@ -34,6 +40,9 @@ class RecognizeProcessor(PpocrProcessor):
         if preset:
             self.ensure_preset_models(preset)
         name = self.with_preset('model', preset.rec_model) if preset else self.parameter['model']
+        self.chooser, self._choices = None, {}  # _choices: page (id of its pcgts) -> lines per model
+        if name == AUTO:
+            name = AUTO_MODELS[GENERAL]
         model = self.resolve_model(name, 'recognition')
         # alternatives are written into Glyphs only
         top_k = self.parameter['top_k'] if self.parameter['textequiv_level'] == 'glyph' else 1
@@ -53,6 +62,8 @@ class RecognizeProcessor(PpocrProcessor):
         if unreadable:
             self.logger.warning('char_whitelist: %s not in the dictionary of %s, so never read',
                                 ' '.join(unreadable), os.path.basename(model))
+        if self.parameter['model'] == AUTO and not preset:
+            self.chooser = self.model_chooser(charset, threads, device, top_k)
         self.orientation = None
         orientation = self.parameter['textline_orientation']
         if self.station:
@@ -70,7 +81,23 @@ class RecognizeProcessor(PpocrProcessor):
                 fixed_for_preset(options, preset, self.parameter['tile_scale'])
             self.detector = TextDetector(self.resolve_model(detection_model, 'detection'),
                                          options, threads=threads, device=device)
-        self.logger.info('recognition model %s', model)
+        if self.chooser:
+            self.logger.info('recognition models %s, chosen per line', ' and '.join(AUTO_MODELS.values()))
+        else:
+            self.logger.info('recognition model %s', model)
+
+    def model_chooser(self, charset, threads, device, top_k):
+        """model=auto: the general recogniser (self.recognizer) and the Fraktur
+        one, each line read by the better (engine/model_choice.py)."""
+        fraktur = self.resolve_model(AUTO_MODELS[FRAKTUR], 'recognition')
+        sibling = os.path.splitext(fraktur)[0] + '.txt'  # not the `dictionary` parameter: that is the general model's
+        fraktur = TextRecognizer(fraktur, sibling if os.path.isfile(sibling) else None, threads=threads, device=device,
+                                 batch_size=self.parameter['batch_size'], top_k=top_k, **charset)
+        # the general model decodes Latin characters only on a Latin page, unless the user restricted it
+        latin = None
+        if charset['script'] == 'any' and not charset['whitelist']:
+            latin = allowed_classes(self.recognizer.labels, 'latin', blacklist=charset['blacklist'])
+        return ModelChooser(self.recognizer, fraktur, AUTO_MODELS, latin)
 
     def dictionary_for(self, model):
         """The dictionary parameter resolved; else `<model>.txt` beside the model
@@ -112,7 +139,7 @@ class RecognizeProcessor(PpocrProcessor):
             self.logger.info('page %s: segmented %d lines in %d regions', page_id, len(drawn), count)
             regions = page.get_AllRegions(classes=['Text'], order='reading-order')
         jobs = self.line_jobs(regions, page_image, page_id)
-        self.read(jobs)
+        self.record_choice(pcgts, page_id, jobs, self.read(jobs))
         level = self.parameter['textequiv_level']
         ours = {}  # line id -> (text, conf) as written by us
         for line, crop, coords, result in jobs:
@@ -155,15 +182,16 @@ class RecognizeProcessor(PpocrProcessor):
         upside-down line is kept; the others go to the classifier, which alone
         flips too many upright lines of historic print (a fifth of bebel's),
         so a line it wants to turn is read both ways and the reading with the
-        higher confidence wins."""
+        higher confidence wins. With model=auto each line is read by the
+        better recogniser (returns the page's PageChoice, else None)."""
         crops = [job[1] for job in jobs]
-        results = self.recognizer.recognize([crop.image for crop in crops])
+        results, choice = self.recognize([crop.image for crop in crops])
         unsure = [i for i, result in enumerate(results) if result.confidence < UPSIDE_DOWN_MAX_CONFIDENCE]
         if self.orientation is not None and unsure:
             turned, angles = self.orientation.upright([crops[i] for i in unsure],
                                                       self.parameter['orientation_threshold'])
             flagged = [(i, crop) for i, crop, angle in zip(unsure, turned, angles) if angle == 180]
-            second = self.recognizer.recognize([crop.image for _, crop in flagged])
+            second, _ = self.recognize([crop.image for _, crop in flagged], choice)
             for (i, crop), result in zip(flagged, second):
                 if result.confidence > results[i].confidence:
                     crops[i], results[i] = crop, result
@@ -173,6 +201,37 @@ class RecognizeProcessor(PpocrProcessor):
             results = [SPELLINGS[self.parameter['orthography']](result) for result in results]
         for job, crop, result in zip(jobs, crops, results):
             job[1], job[3] = crop, result
+        return choice
+
+    def recognize(self, images, choice=None):
+        """(LineResults, PageChoice or None) for line images: one model, or
+        with model=auto the better per line (a page's second reading, of
+        turned lines, by the `choice` made for its first)."""
+        if self.chooser is None:
+            return self.recognizer.recognize(images), None
+        if choice is None:
+            return self.chooser.read_page(images)
+        return self.chooser.read_lines(images, choice), choice
+
+    def record_choice(self, pcgts, page_id, jobs, choice):
+        """model=auto: one log line for the page; the models and how many
+        lines each read go into this step's MetadataItem (add_metadata)."""
+        if choice is None:
+            return
+        counts = model_counts(line for _, _, _, line in jobs)
+        self.logger.info('page %s: %s; %s', page_id, choice.describe(), ', '.join(
+            f'{count} lines {model}' for model, count in counts.items()) or 'no lines')
+        self._choices[id(pcgts)] = [('primary', AUTO_MODELS[choice.primary])] + list(counts.items())
+
+    def add_metadata(self, pcgts):
+        """Core's MetadataItem of this step, with model=auto one more Labels:
+        the primary model of the page and the lines each model read."""
+        super().add_metadata(pcgts)
+        labels = self._choices.pop(id(pcgts), None)
+        if labels is not None:  # ('primary', model name), then (model name, lines read)
+            item = pcgts.get_Metadata().get_MetadataItem()[-1]
+            item.add_Labels(LabelsType(externalModel='ocrd_ppocr', externalId='model-choice', Label=[
+                LabelType(type_=key, value=str(value)) for key, value in labels]))
 
     def write_line(self, line, crop, coords, result, level):
         """Our reading of one line as TextEquiv, and by `level` as Word and
@@ -191,5 +250,9 @@ class RecognizeProcessor(PpocrProcessor):
         elif line.get_Word():  # level line, overwrite_segments: their text would contradict ours
             line.set_Word([])
         set_text(line, text, result.confidence, overwrite_text)
+        if result.model and self.chooser:  # model=auto: the typeface of the model that read the line
+            style = line.get_TextStyle() or TextStyleType()
+            style.set_fontFamily(self.chooser.font_of(result.model))
+            line.set_TextStyle(style)
         return text, result.confidence
 

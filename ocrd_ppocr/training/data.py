@@ -20,6 +20,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..engine.orthography import line_end_hyphen_text
+
 SHOWN_REASONS = 5  # skipped lines named when none is usable
 IMAGE_SUFFIXES = ('.png', '.bin.png', '.nrm.png', '.jpg', '.jpeg', '.tif', '.tiff')
 
@@ -37,8 +39,10 @@ class Line:
 
 
 def normalise(text):
-    """The text as the evaluation compares it: NFC, runs of whitespace as one space."""
-    return unicodedata.normalize('NFC', ' '.join((text or '').split()))
+    """The text as the evaluation compares it: NFC, runs of whitespace as one
+    space; a line-end hyphenation mark (⸗, —, ¬...) written -, as OCR-D GT and
+    our recogniser's default do."""
+    return line_end_hyphen_text(unicodedata.normalize('NFC', ' '.join((text or '').split())))
 
 
 def load_ground_truth(paths, file_grp='OCR-D-GT-SEG-LINE', split_by='work', log=print):
