@@ -64,7 +64,7 @@ demo: models
 	rm -rf $(DEMO) && cp -r sample $(DEMO)
 	cd $(DEMO) && PATH=$(abspath $(BIN)):$$PATH ocrd process \
 	  "ppocr-detect -I OCR-D-IMG -O OCR-D-SEG" \
-	  "ppocr-recognize -I OCR-D-SEG -O OCR-D-OCR -P script latin"
+	  "ppocr-recognize -I OCR-D-SEG -O OCR-D-OCR"
 	$(BIN)/python -m ocrd_ppocr.summary $(DEMO) OCR-D-OCR
 
 # PyTorch for ocrd-ppocr-train only (the processors never import it). The pin
