@@ -154,6 +154,23 @@ def reachable_ratio(peer, ours):
             f"{peer['inproc_s_page'] / ours['pure_s_page']:.2f} (in-process): the bound on any ratio above")
 
 
+def default_chain_cost(rows, fixed_models):
+    """The default chain (model auto) against the same chain with the general
+    recogniser forced: CPU per page, and page CER of both (the goal: at most
+    15 % more CPU)."""
+    lines = []
+    for auto in rows:
+        if auto['system'] != 'ocrd_ppocr detect+recognize (defaults)':
+            continue
+        for fixed in rows:
+            if fixed['dataset'] == auto['dataset'] and fixed['system'] == 'ocrd_ppocr detect+recognize' \
+                    and fixed['models'] == fixed_models and fixed.get('cpu_s_page'):
+                lines.append(f"{auto['dataset']}: default chain (model auto) CPU s/page / {fixed_models} forced = "
+                             f"{auto['cpu_s_page'] / fixed['cpu_s_page']:.2f}; page CER {auto['page_CER']:.2f} "
+                             f"against {fixed['page_CER']:.2f} %")
+    return lines
+
+
 def tesseract_cpu_comparisons(rows):
     """Our CPU seconds per page over ocrd-tesserocr's, on every set that has
     both (the goal: at most 1)."""

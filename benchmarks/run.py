@@ -91,7 +91,7 @@ def datasets_of(args):
 def run_systems(scratch, runner, args):
     pairs = [(d, r) for d in DETECTORS for r in RECOGNISERS] if args.full else [DEFAULT_PAIR]
     peer_pairs = [DEFAULT_PAIR, ('PP-OCRv5_det_mobile', 'PP-OCRv5_rec_mobile')] if args.full else [DEFAULT_PAIR]
-    runs = [runner.ours_chain(d, r) for d, r in pairs]
+    runs = [runner.ours_default_chain(DEFAULT_DETECTOR)] + [runner.ours_chain(d, r) for d, r in pairs]
     if scratch.dataset.orthography != 'as-read':
         runs.append(runner.ours_chain(*DEFAULT_PAIR, orthography='as-read'))  # what the model itself reads
     runs.append(runner.ours_one_pass(*DEFAULT_PAIR))
@@ -150,7 +150,8 @@ def main(argv=None):
         result['rows'] = score_runs(scratch_runs, peers)
         result['speed'] = (report.speed_comparisons(result['rows'], ' + '.join(DEFAULT_PAIR))
                            + report.one_pass_comparisons(result['rows'], ' + '.join(DEFAULT_PAIR))
-                           + report.tesseract_cpu_comparisons(result['rows']))
+                           + report.tesseract_cpu_comparisons(result['rows'])
+                           + report.default_chain_cost(result['rows'], ' + '.join(DEFAULT_PAIR)))
         result['maixcam'] = report.maixcam_summary(result['rows'])
     if 'same-crop' in args.sections:
         print(f'[{time.time() - started:5.0f} s] same-crop check on {scratches[0].dataset.name}', flush=True)

@@ -13,6 +13,7 @@ from .models import dictionary_file, model_file
 from .peers import REPO, TESSDATA
 
 BIN = Path(sys.executable).parent  # our environment (ocrd_ppocr installed)
+DEFAULT_CHAIN = 'ocrd_ppocr detect+recognize (defaults)'  # the README's chain, no -P
 
 
 @dataclass
@@ -85,6 +86,20 @@ class Runner:
         name = 'ocrd_ppocr detect+recognize' + (f' orthography={orthography}' if orthography else '')
         return SystemRun(name, self.ws.dataset.name, f'{detector} + {recogniser}',
                          f'defaults (textline_orientation ch_ppocr_mobile_v2.0_cls, textequiv_level word){note}',
+                         self.ws.outputs(grp), runs, _add_floors(det_floor, rec_floor))
+
+    def ours_default_chain(self, detector):
+        """ocrd-ppocr-detect + ocrd-ppocr-recognize as the README's chain runs
+        them, no -P at all (recognize: model auto, each line by the better of
+        the general and the Fraktur recogniser)."""
+        seg_grp, det_runs, det_floor = self.detection(detector)
+        grp = 'BENCH-OCR-defaults'
+        cmd = self.processor('ocrd-ppocr-recognize', seg_grp, grp, {})
+        rec_runs, rec_floor = self.timed(cmd, grp), self.floor(cmd, grp)
+        runs = [{'total_s': d.wall_s + r.wall_s, 'cpu_s': d.cpu_s + r.cpu_s, 'det_s': d.wall_s, 'rec_s': r.wall_s,
+                 'max_rss_mb': max(d.max_rss_mb, r.max_rss_mb)} for d, r in zip(det_runs, rec_runs)]
+        return SystemRun(DEFAULT_CHAIN, self.ws.dataset.name, f'{detector} + auto',
+                         'no parameters (model auto: PP-OCRv6_rec_small and PP-OCRv6_rec_small_fraktur, hyphen -)',
                          self.ws.outputs(grp), runs, _add_floors(det_floor, rec_floor))
 
     def ours_one_pass(self, detector, recogniser):
