@@ -57,8 +57,12 @@ OURS = [
 # kant 15), where the Fraktur model reads ⸗ or — as its training lines write
 # it: their rows with the recogniser's hyphen parameter set to the GT's mark.
 # (fraktur_lines/val mixes ⸗ and — by source: read as-read only.)
-OURS_PAGES = OURS + [(f'ocrd_ppocr {FRAKTUR_MODEL} hyphen=- (as the GT writes)',
-                      {'model': FRAKTUR_MODEL, 'hyphen': '-'})]
+# The README's chain with no -P (model auto, hyphen -) comes first; the fixed
+# models keep the model's own line-end mark (hyphen as-read) but for the
+# "hyphen=-" row, and Tesseract gets the same normalisation in a row of its own.
+DEFAULTS = 'ocrd_ppocr defaults (model auto, hyphen -)'
+OURS_PAGES = [(DEFAULTS, {})] + [(name, {**params, 'hyphen': 'as-read'}) for name, params in OURS] + [
+    (f'ocrd_ppocr {FRAKTUR_MODEL} hyphen=- (as the GT writes)', {'model': FRAKTUR_MODEL, 'hyphen': '-'})]
 PAGE_SETS = [  # name, workspace folder below the data folder, GT fileGrp, unit of the figures
     ('clauren_mimil_1815', 'fraktur_pages/clauren_mimil_1815', 'OCR-D-GT-SEG-LINE', 'work'),
     ('laube_europa0202_1837', 'fraktur_pages/laube_europa0202_1837', 'OCR-D-GT-SEG-LINE', 'work'),
@@ -137,8 +141,8 @@ def page_files(workspace, grp):
 def ours_on_pages(workspace, params, env):
     if not (workspace / 'BENCH-SEG').exists():
         run(['ocrd-ppocr-detect', '-I', 'OCR-D-IMG', '-O', 'BENCH-SEG', '-P', 'model', DETECTOR], workspace, env)
-    grp = 'BENCH-OCR-' + params['model'] + ''.join(f'-{key}{ord(value[0]) if key == "hyphen" else value}'
-                                                   for key, value in params.items() if key != 'model')
+    grp = 'BENCH-OCR-' + params.get('model', 'defaults') + ''.join(
+        f'-{key}{ord(value[0]) if key == "hyphen" else value}' for key, value in params.items() if key != 'model')
     args = [x for key, value in params.items() for x in ('-P', key, value)]
     started = time.time()
     run(['ocrd-ppocr-recognize', '-I', 'BENCH-SEG', '-O', grp] + args, workspace, env)
@@ -164,6 +168,23 @@ def tesseract_on_pages(workspace, images, model, out_dir):
         path.write_text(json.dumps(result, ensure_ascii=False), encoding='utf-8')
         outputs[page] = str(path)
     return outputs, time.time() - started
+
+
+def hyphens_as_gt(outputs, out_dir):
+    """Tesseract's page outputs (evaluate.py JSON) with each line-end
+    hyphenation mark written as -, by the rule ocrd-ppocr-recognize's
+    `hyphen -` applies to ours: the same normalisation for both."""
+    from ocrd_ppocr.engine.orthography import line_end_hyphen_text
+    out_dir.mkdir(parents=True, exist_ok=True)
+    normalised = {}
+    for page, path in outputs.items():
+        lines = json.loads(Path(path).read_text(encoding='utf-8'))
+        for line in lines:
+            line['text'] = line_end_hyphen_text(line['text'], '-')
+        target = out_dir / Path(path).name
+        target.write_text(json.dumps(lines, ensure_ascii=False), encoding='utf-8')
+        normalised[page] = str(target)
+    return normalised
 
 
 def page_scores(gt, outputs):
@@ -192,9 +213,12 @@ def fraktur_section(data, out, log=print):
         gt = page_files(workspace, gt_grp)
         images = page_files(workspace, 'OCR-D-IMG')
         runs = [(name, *ours_on_pages(workspace, params, env)) for name, params in OURS_PAGES]
-        runs += [(f'tesseract {m} (own segmentation)',
-                  *tesseract_on_pages(workspace, {p: images[p] for p in gt}, m, out / 'tesseract' / set_name / m))
-                 for m in TESSERACT_MODELS]
+        for m in TESSERACT_MODELS:
+            outputs, seconds = tesseract_on_pages(workspace, {p: images[p] for p in gt}, m,
+                                                  out / 'tesseract' / set_name / m)
+            runs += [(f'tesseract {m} (own segmentation)', outputs, seconds),
+                     (f'tesseract {m} (own segmentation) hyphen=- (as the GT writes)',
+                      hyphens_as_gt(outputs, out / 'tesseract' / set_name / f'{m}-hyphen'), seconds)]
         for name, outputs, seconds in runs:
             scores = page_scores(gt, outputs)
             groups = {'all': list(scores)} if unit == 'work' else {p: [p] for p in sorted(scores)}
@@ -210,8 +234,8 @@ def fraktur_section(data, out, log=print):
     # Antiqua kept? bebel's GT lines read by each of our recognisers
     workspace = scratch_copy(data / 'bebel_frau_1879', out / 'work' / 'bebel_frau_1879')
     gt = page_files(workspace, 'OCR-D-GT-SEG-LINE')
-    for name, params in OURS + [(f'ocrd_ppocr {DEFAULT_MODEL} (default)', {'model': DEFAULT_MODEL})]:
-        grp = 'BENCH-GTREC-' + params['model'] + ('-' + params['orthography'] if 'orthography' in params else '')
+    for name, params in [(DEFAULTS, {})] + OURS + [(f'ocrd_ppocr {DEFAULT_MODEL}', {'model': DEFAULT_MODEL})]:
+        grp = 'BENCH-GTREC-' + params.get('model', 'defaults') + ('-' + params['orthography'] if 'orthography' in params else '')
         args = [x for key, value in params.items() for x in ('-P', key, value)]
         started = time.time()
         run(['ocrd-ppocr-recognize', '-I', 'OCR-D-GT-SEG-LINE', '-O', grp, '-P', 'overwrite_segments', 'true']
