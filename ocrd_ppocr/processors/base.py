@@ -281,6 +281,10 @@ class _OneLinePageErrors(logging.Filter):
         return True
 
 
+# On core's page-scheduling logger only (not the root logger), and it changes
+# nothing but records whose exception is our PageInputError: other
+# processors in the same process (ocrd process chains run each in its own)
+# log as before.
 logging.getLogger('ocrd.processor.base').addFilter(_OneLinePageErrors())
 
 
