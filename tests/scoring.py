@@ -1,11 +1,17 @@
-"""Line matching as the project is judged (../shared/eval/evaluate.py): lines
-matched one-to-one, greedily by IoU, at IoU >= 0.5. Kept here so the tests run
-without ../shared; the benchmark calls the shared evaluator itself."""
-import unicodedata
+"""Scoring as the project is judged: tests/data/eval/evaluate.py, a verbatim
+copy of ../shared/eval/evaluate.py (tests/test_budget.py checks they are
+equal where ../shared exists), so the tests run without ../shared and use
+the one definition of line matching and CER. `cer` is evaluate.py's edit
+distance over a list of (GT, output) text pairs already matched, for tests
+that match lines by id."""
+import importlib.util
+from pathlib import Path
 
-from lxml import etree
 from rapidfuzz.distance import Levenshtein
-from shapely.geometry import Polygon
+
+_spec = importlib.util.spec_from_file_location('evaluate', Path(__file__).parent / 'data' / 'eval' / 'evaluate.py')
+evaluate = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(evaluate)
 
 
 def page_polygons(path, tag='TextLine'):
@@ -15,20 +21,21 @@ def page_polygons(path, tag='TextLine'):
 def page_lines(path, tag='TextLine'):
     """(polygon, text) of every `tag` element, text normalised as evaluate.py does
     (NFC, whitespace runs collapsed)."""
-    tree = etree.parse(str(path))
-    ns = {'pc': tree.getroot().nsmap.get(None) or tree.getroot().nsmap.get('pc')}
-    lines = []
-    for element in tree.iterfind('.//pc:' + tag, ns):
-        points = element.find('./pc:Coords', ns).get('points')
-        unicode = element.find('./pc:TextEquiv/pc:Unicode', ns)
-        text = unicodedata.normalize('NFC', ' '.join(((unicode.text if unicode is not None else '') or '').split()))
-        lines.append(([tuple(map(float, p.split(','))) for p in points.split()], text))
-    return lines
+    return evaluate.page_lines(str(path), tag)
 
 
-def _shape(points):
-    polygon = Polygon(points)
-    return polygon if polygon.is_valid else polygon.buffer(0)
+def line_cer(gt_lines, out_lines):
+    """evaluate.py's line CER: (polygon, text) lines matched by IoU, edit
+    distance over the pairs, unmatched GT lines as deletions, unmatched
+    output as insertions, over the GT's characters."""
+    return evaluate.score(gt_lines, out_lines)['line_CER']
+
+
+def cer(pairs):
+    """Edit distance over (GT text, output text) pairs, texts normalised as
+    evaluate.py does, over the GT's characters."""
+    pairs = [(evaluate.norm(gt), evaluate.norm(out)) for gt, out in pairs]
+    return sum(Levenshtein.distance(gt, out) for gt, out in pairs) / max(1, sum(len(gt) for gt, _ in pairs))
 
 
 def match(gt, out, threshold=0.5):
@@ -36,20 +43,10 @@ def match(gt, out, threshold=0.5):
     return len(matched_pairs(gt, out, threshold))
 
 
-def line_cer(gt_lines, out_lines):
-    """evaluate.py's line CER: (polygon, text) lines matched by IoU, edit
-    distance over the pairs, unmatched GT lines as deletions, unmatched
-    output as insertions, over the GT's characters."""
-    pairs = matched_pairs([p for p, _ in gt_lines], [p for p, _ in out_lines])
-    errors = sum(Levenshtein.distance(gt_lines[i][1], out_lines[j][1]) for i, j in pairs)
-    errors += sum(len(t) for i, (_, t) in enumerate(gt_lines) if i not in {i for i, _ in pairs})
-    errors += sum(len(t) for j, (_, t) in enumerate(out_lines) if j not in {j for _, j in pairs})
-    return errors / max(1, sum(len(t) for _, t in gt_lines))
-
-
 def matched_pairs(gt, out, threshold=0.5):
-    """[(gt index, out index)] matched one-to-one, greedily by IoU >= threshold."""
-    gs, os_ = [_shape(p) for p in gt], [_shape(p) for p in out]
+    """[(gt index, out index)] matched one-to-one, greedily by IoU >= threshold
+    (evaluate.py's rule; its score() gives only their number)."""
+    gs, os_ = [evaluate.shape(p) for p in gt], [evaluate.shape(p) for p in out]
     pairs = []
     for i, g in enumerate(gs):
         for j, o in enumerate(os_):

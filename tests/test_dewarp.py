@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 from ocrd_models.ocrd_page import parse
 from PIL import Image
-from rapidfuzz.distance import Levenshtein
 from shapely.geometry import Polygon
 
 from conftest import BEBEL, KANT, make_workspace, model_path, output_pages, run, startup_error
-from scoring import match, page_polygons
+from scoring import cer, match, page_polygons
 from test_orient import BOSTON
 
 from ocrd_ppocr.engine.detect import DetectorOptions, TextDetector
@@ -253,8 +252,7 @@ def test_recogniser_reads_the_dewarped_lines(dewarped_workspace, warped):
         if max(scores) >= 0.5:
             pairs.append((gt_texts[int(np.argmax(scores))], line.get_TextEquiv()[0].Unicode))
     assert len(pairs) >= 30
-    errors = sum(Levenshtein.distance(gt, out) for gt, out in pairs)
-    rate = errors / sum(len(gt) for gt, _ in pairs)
+    rate = cer(pairs)
     print(f'{len(pairs)} lines matched to GT, CER {rate:.2%}')
     assert rate <= 0.05, f'CER {rate:.2%} on {len(pairs)} lines'
     # words were placed back through the grid: inside their line on the original

@@ -5,9 +5,9 @@ import hashlib
 import unicodedata
 
 from ocrd_models.ocrd_page import parse
-from rapidfuzz.distance import Levenshtein
 
 from conftest import KANT, make_workspace, model_path, output_pages, run
+from scoring import cer
 from ocrd_ppocr.engine.orthography import modern_text
 from ocrd_ppocr.install_models import load_patches, sha256_of
 from ocrd_ppocr.weight_patch import apply_patch
@@ -38,8 +38,7 @@ def _lines(path):
 
 
 def _cer(gt, out):
-    errors = sum(Levenshtein.distance(gt[k], out.get(k, '')) for k in gt)
-    return errors / sum(len(t) for t in gt.values())
+    return cer([(gt[k], out.get(k, '')) for k in gt])
 
 
 def test_fraktur_model_reads_unseen_fraktur_as_level2_gt(tmp_path):

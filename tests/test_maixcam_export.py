@@ -13,7 +13,6 @@ import cv2
 import onnx
 import pytest
 from lxml import etree
-from rapidfuzz.distance import Levenshtein
 
 from ocrd_ppocr.engine.crop import crop_polygon
 from ocrd_ppocr.engine.detect import DetectorOptions, TextDetector
@@ -21,6 +20,7 @@ from ocrd_ppocr.engine.recognize import TextRecognizer
 from ocrd_ppocr.maixcam.export import cvimodel_names, main, similarities
 
 from conftest import BEBEL, model_path
+from scoring import cer
 
 MUD_KEYS = {'basic': {'type', 'model'},
             'extra': {'model_type', 'input_type', 'det', 'mean', 'scale', 'rec_model', 'rec_mean',
@@ -220,8 +220,8 @@ def bebel_lines(count):
     return crops, texts
 
 
-def cer(results, texts):
-    return sum(Levenshtein.distance(r.text, t) for r, t in zip(results, texts)) / sum(map(len, texts))
+def cer_of(results, texts):
+    return cer([(t, r.text) for r, t in zip(results, texts)])
 
 
 def test_int8_recogniser_reads_real_lines_close_to_fp32():
@@ -229,9 +229,9 @@ def test_int8_recogniser_reads_real_lines_close_to_fp32():
     # (3.2 % and 9.9 % on the page's first 40); bebel 0186's lines are among
     # the calibration crops. A bound against breakage, not the 2-point goal.
     crops, texts = bebel_lines(6)
-    fp32 = cer(TextRecognizer(model_path('PP-OCRv4_rec_maixcam_fp32.onnx', 'ocrd-ppocr-recognize'),
+    fp32 = cer_of(TextRecognizer(model_path('PP-OCRv4_rec_maixcam_fp32.onnx', 'ocrd-ppocr-recognize'),
                               fixed_width=320).recognize(crops), texts)
-    int8 = cer(TextRecognizer(model_path('PP-OCRv4_rec_maixcam_int8.onnx', 'ocrd-ppocr-recognize'),
+    int8 = cer_of(TextRecognizer(model_path('PP-OCRv4_rec_maixcam_int8.onnx', 'ocrd-ppocr-recognize'),
                               fixed_width=320).recognize(crops), texts)
     assert fp32 <= 0.05
     assert int8 <= 0.10

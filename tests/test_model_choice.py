@@ -14,9 +14,9 @@ import pytest
 from ocrd_models.ocrd_page import (CoordsType, MetadataType, PageType, PcGtsType, TextEquivType, TextLineType,
                                    TextRegionType, parse, to_xml)
 from PIL import Image
-from rapidfuzz.distance import Levenshtein
 
 from conftest import BEBEL, DATA, KANT, make_workspace, model_path, output_pages, run
+from scoring import cer
 from ocrd_ppocr.engine.charset import allowed_classes, is_latin
 from ocrd_ppocr.engine.crop import crop_polygon
 from ocrd_ppocr.engine.model_choice import ModelChooser
@@ -110,7 +110,7 @@ def _read(path):
 
 def _cer(gt, out, kind):
     keys = [key for key in gt if key.startswith(kind)]
-    return sum(Levenshtein.distance(gt[key], out[key][0]) for key in keys) / sum(len(gt[key]) for key in keys)
+    return cer([(gt[key], out[key][0]) for key in keys])
 
 
 def _gt(directory, page_id):

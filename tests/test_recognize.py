@@ -9,7 +9,7 @@ from rapidfuzz.distance import Levenshtein
 from shapely.geometry import Polygon
 
 from conftest import BEBEL, KANT, make_workspace, output_pages, run
-from scoring import line_cer, page_lines
+from scoring import cer, line_cer, page_lines
 
 
 def norm(text):
@@ -21,11 +21,6 @@ def line_texts(path):
     lines = [line for region in page.get_AllRegions(classes=['Text'], order='document')
              for line in region.get_TextLine()]
     return {line.id: norm(line.get_TextEquiv()[0].Unicode if line.get_TextEquiv() else '') for line in lines}
-
-
-def cer(pairs):
-    errors = sum(Levenshtein.distance(gt, out) for gt, out in pairs)
-    return errors / max(1, sum(len(gt) for gt, _ in pairs))
 
 
 @pytest.fixture(scope='module')
