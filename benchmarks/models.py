@@ -1,15 +1,13 @@
 """The installed PP-OCR models the benchmark pairs up, found where our
 processors find them (the OCR-D resource locations)."""
-import os
 from pathlib import Path
 
-from ocrd_utils import list_resource_candidates
+from ocrd_ppocr.resources import find_resource
 
 DETECTORS = ['PP-OCRv3_det_mobile', 'PP-OCRv4_det_mobile', 'PP-OCRv5_det_mobile',
              'PP-OCRv6_det_small', 'PP-OCRv6_det_tiny']
 RECOGNISERS = ['PP-OCRv4_rec_mobile', 'PP-OCRv5_rec_mobile', 'PP-OCRv6_rec_small', 'PP-OCRv6_rec_tiny']
 DEFAULT_DETECTOR, DEFAULT_RECOGNISER = 'PP-OCRv6_det_tiny', 'PP-OCRv6_rec_small'
-EXECUTABLES = ('ocrd-ppocr-detect', 'ocrd-ppocr-recognize')
 
 
 class ModelMissing(RuntimeError):
@@ -17,12 +15,12 @@ class ModelMissing(RuntimeError):
 
 
 def model_file(name, suffix='.onnx'):
-    """Absolute path of an installed resource `name` (+ suffix)."""
-    for executable in EXECUTABLES:
-        for candidate in list_resource_candidates(executable, name + suffix):
-            if os.path.isfile(candidate):
-                return Path(candidate).resolve()
-    raise ModelMissing(f'model {name}{suffix} is not installed: run `make models`')
+    """Absolute path of an installed resource `name` (+ suffix), found as the
+    processors find it (ocrd_ppocr.resources)."""
+    found = find_resource(name + suffix)
+    if found is None:
+        raise ModelMissing(f'model {name}{suffix} is not installed: run `make models`')
+    return Path(found).resolve()
 
 
 def dictionary_file(recogniser, directory):

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import cv2
 import onnx
-from ocrd_utils import list_resource_candidates
 
+from .. import resources
 from .build import (
     CALIBRATION,
     DET_SHAPE,
@@ -76,10 +76,9 @@ def mud_text():
 
 
 def find_resource(role, name):
-    for candidate in list_resource_candidates(EXECUTABLES[role], name):
-        if os.path.isfile(candidate):
-            return Path(candidate)
-    return None
+    """The installed file `name` of `role` (the package's one lookup), or None."""
+    found = resources.find_resource(name, first=EXECUTABLES[role])
+    return Path(found) if found else None
 
 
 def write_graph(role, out):

@@ -15,11 +15,9 @@ from requests import HTTPError
 
 from ..engine.presets import PRESETS
 from ..engine.session import ModelError
+from ..resources import EXECUTABLES, find_model
 from .geometry import has_polygon
 
-# All executables of this package share their models: a detector installed for
-# ocrd-ppocr-detect is found by ocrd-ppocr-recognize's `segmentation`, and so on.
-EXECUTABLES = ('ocrd-ppocr-detect', 'ocrd-ppocr-recognize', 'ocrd-ppocr-orient', 'ocrd-ppocr-dewarp')
 # where models of a kind that ocrd-tool.json does not declare are installed
 # (ocrd-ppocr-train puts recognisers beside ocrd-ppocr-recognize's)
 KIND_EXECUTABLE = {'detection': 'ocrd-ppocr-detect', 'recognition': 'ocrd-ppocr-recognize',
@@ -62,21 +60,8 @@ class PpocrProcessor(Processor):
         Looks in the OCR-D resource locations of every executable of this
         package; raises ModelError naming the places searched and the installed
         alternatives."""
-        if os.path.isfile(value):
-            return os.path.abspath(value)
-        names = [value] if value.endswith(suffix) else [value, value + suffix]
-        searched = []
-        for executable in (self.executable,) + tuple(e for e in EXECUTABLES if e != self.executable):
-            for name in names:
-                for candidate in list_resource_candidates(executable, name, moduled=self.moduledir):
-                    searched.append(os.path.dirname(candidate))
-                    if os.path.isfile(candidate):
-                        return candidate
-        installed = ', '.join(self.installed_models(kind)) or 'none'
-        places = ', '.join(dict.fromkeys(searched))
-        raise ModelError(f"{kind} model {value!r} not found (searched {places}); installed: {installed}; "
-                         f"get more with `ocrd resmgr download {self.executable} NAME` "
-                         f"or `make models`")
+        return find_model(value, kind, suffix, first=self.executable, moduled=self.moduledir,
+                          installed=lambda: self.installed_models(kind))
 
     def list_all_resources(self):
         """Models and dictionaries only: core would also list the package's

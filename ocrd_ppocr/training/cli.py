@@ -11,25 +11,16 @@ from pathlib import Path
 import click
 
 from ..engine.session import ModelError
+from .. import resources
 from ..install_models import target_dir
 
 EXECUTABLE = 'ocrd-ppocr-recognize'
 
 
 def find_model(value, suffix='.onnx'):
-    """A recogniser given as a path or as an installed resource name."""
-    from ocrd_utils import list_resource_candidates
-
-    if os.path.isfile(value):
-        return os.path.abspath(value)
-    names = [value] if value.endswith(suffix) else [value, value + suffix]
-    module_dir = str(Path(__file__).parents[1])
-    for name in names:
-        for candidate in list_resource_candidates(EXECUTABLE, name, moduled=module_dir):
-            if os.path.isfile(candidate):
-                return candidate
-    raise ModelError(f'recognition model {value!r} not found (neither a file nor an installed resource of '
-                     f'{EXECUTABLE}; `{EXECUTABLE} --list-resources` lists them)')
+    """A recogniser given as a path or as an installed resource name (the
+    package's one lookup, resources.py)."""
+    return resources.find_model(value, 'recognition', suffix, first=EXECUTABLE)
 
 
 def default_work_dir(name, out_dir):
