@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from ci_skips import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401  (CI: a skip is a failure)
 from ocrd import Resolver
-from ocrd_utils import list_resource_candidates
+from ocrd_ppocr.resources import find_resource
 
 DATA = Path(__file__).parent / 'data'
 BEBEL = [('PHYS_%s' % n, DATA / 'bebel' / f'bebel_frau_1879_{n}.tif', DATA / 'bebel' / f'bebel_frau_1879_{n}.xml')
@@ -25,10 +25,9 @@ MIMETYPES = {'.tif': 'image/tiff', '.jpg': 'image/jpeg', '.png': 'image/png'}
 
 def model_path(name, executable='ocrd-ppocr-detect'):
     """Path of an installed model resource; fails (never skips) when missing."""
-    for executable in (executable, 'ocrd-ppocr-detect', 'ocrd-ppocr-recognize'):
-        for candidate in list_resource_candidates(executable, name):
-            if os.path.isfile(candidate):
-                return candidate
+    found = find_resource(name, first=executable)  # as the processors look it up
+    if found:
+        return found
     pytest.fail(f'model {name} is not installed: run `make models`')
 
 

@@ -11,10 +11,9 @@ import os
 import cv2
 import numpy as np
 import pytest
-from ocrd_utils import list_resource_candidates
 
+from conftest import model_path
 from scoring import cer
-
 from ocrd_ppocr.engine.crop import crop_polygon
 from ocrd_ppocr.engine.recognize import TextRecognizer, input_width
 from ocrd_ppocr.engine.session import ModelError
@@ -25,11 +24,7 @@ CLASSIFIERS = ['ch_ppocr_mobile_v2.0_cls.onnx']
 
 
 def resource(name):
-    for candidate in list_resource_candidates('ocrd-ppocr-recognize', name):
-        if os.path.isfile(candidate):
-            return candidate
-    pytest.fail(f'model resource {name} of ocrd-ppocr-recognize not found (searched '
-                f"{', '.join(list_resource_candidates('ocrd-ppocr-recognize', name))})")
+    return model_path(name, 'ocrd-ppocr-recognize')
 
 
 _recognizers = {}
