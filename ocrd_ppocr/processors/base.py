@@ -79,7 +79,7 @@ class PpocrProcessor(Processor):
         own data files (model_sources.json) and the MaixCAM build manifests,
         which are no values for -P model."""
         for name in super().list_all_resources():
-            if not name.endswith('.json'):
+            if not name.endswith('.json') or name.endswith('.ensemble.json'):  # ensembles are values for model
                 yield name
 
     def installed_models(self, kind):

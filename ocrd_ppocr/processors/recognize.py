@@ -6,10 +6,12 @@ from ocrd import OcrdPageResult
 
 from ..engine.crop import crop_polygon
 from ..engine.detect import DetectorOptions, TextDetector
+from ..engine.ensemble import SUFFIX as ENSEMBLE, EnsembleRecognizer, read_ensemble
 from ..engine.layout import FAINT_LINE_RATIO
 from ..engine.maixcam_pipeline import StationRecognizer, station_crop
 from ..engine.orthography import fraktur_spelling, line_end_hyphen
 from ..engine.recognize import TextRecognizer
+from ..engine.session import ModelError
 from ..engine.textline_orientation import TextlineOrientation
 from .base import PpocrProcessor
 from .detect import fixed_for_preset, segment_page, station_detector
@@ -36,7 +38,8 @@ class RecognizeProcessor(PpocrProcessor):
         if preset:
             self.ensure_preset_models(preset)
         name = self.with_preset('model', preset.rec_model) if preset else self.parameter['model']
-        model = self.resolve_model(name, 'recognition')
+        members = None if preset else self.ensemble_members(name)
+        model = members[0][0] if members else self.resolve_model(name, 'recognition')
         # alternatives are written into Glyphs only
         top_k = self.parameter['top_k'] if self.parameter['textequiv_level'] == 'glyph' else 1
         charset = {'script': self.parameter['script'], 'whitelist': self.parameter['char_whitelist'],
@@ -46,6 +49,11 @@ class RecognizeProcessor(PpocrProcessor):
             # MaixCDK's PP_OCR: its crops (no margin, no masking), 320-pixel pieces, no orientation classifier
             self.recognizer = StationRecognizer(model, self.dictionary_for(model), threads=threads, device=device,
                                                 top_k=top_k, **charset)
+        elif members:  # several models vote on every line (engine/voting.py)
+            self.recognizer = EnsembleRecognizer(members, threads=threads, device=device,
+                                                 batch_size=self.parameter['batch_size'], top_k=top_k, **charset)
+            self.logger.info('recognition by an ensemble of %d models voting: %s', len(members),
+                             ', '.join(os.path.basename(member) for member, _ in members))
         else:
             self.recognizer = TextRecognizer(model, self.dictionary_for(model), threads=threads, device=device,
                                              batch_size=1 if preset else self.parameter['batch_size'],
@@ -73,6 +81,22 @@ class RecognizeProcessor(PpocrProcessor):
             self.detector = TextDetector(self.resolve_model(detection_model, 'detection'),
                                          options, threads=threads, device=device)
         self.logger.info('recognition model %s', model)
+
+    def ensemble_members(self, name):
+        """[(model, dictionary)] when `name` is a comma-separated list of
+        models or names an ensemble resource (NAME.ensemble.json, see
+        engine/ensemble.py); None for a single model."""
+        if ',' in name:
+            models = [self.resolve_model(part.strip(), 'recognition') for part in name.split(',') if part.strip()]
+            return [(model, self.dictionary_for(model)) for model in models]
+        if name.endswith('.onnx'):
+            return None
+        try:
+            path = self.resolve_model(name if name.endswith(ENSEMBLE) else name + ENSEMBLE, 'recognition',
+                                      suffix=ENSEMBLE)
+        except ModelError:
+            return None
+        return read_ensemble(path)
 
     def dictionary_for(self, model):
         """The dictionary parameter resolved; else `<model>.txt` beside the model
