@@ -43,6 +43,9 @@ class TrainOptions:
     max_steps: int = 0  # stop after this many optimiser steps (0: no limit)
     eval_batch_size: int = 1
     stop_after_epoch: int = 0  # end this run after that epoch (resume later); 0: run to `epochs`
+    # >0: train the CTC head with a sampled softmax: the logits of the GT's characters, of those the
+    # base model confuses with them, and of this many other classes drawn at each step (0: all classes)
+    class_sample: int = 0
 
 
 @dataclass
@@ -59,17 +62,29 @@ def cer(pairs):
     return errors / max(1, sum(len(normalise(gt)) for gt, _ in pairs))
 
 
+def confusable_characters(recognizer, lines):
+    """The characters `recognizer` reads among its top alternatives on `lines`."""
+    return sorted({alternative for result in recognizer.recognize([line.image for line in lines])
+                   for char in result.chars for alternative, _ in char.alternatives})
+
+
 class Trainer:
-    def __init__(self, base_model, train_lines, val_lines, options, dictionary=None, log=print):
+    def __init__(self, base_model, train_lines, val_lines, options, dictionary=None, log=print, confusable=None,
+                 texts=None):
+        """`confusable`: characters the base model reads among its top alternatives on the
+        training lines (for the sampled softmax), if known; else read here when needed.
+        `texts`: the GT whose characters the dictionary must hold (default: the training
+        lines'; the models of an ensemble share one dictionary)."""
         self.options, self.log = options, log
         self.train_lines, self.val_lines = train_lines, val_lines
         torch.manual_seed(options.seed)
         if options.threads:
             torch.set_num_threads(options.threads)
-        labels = TextRecognizer(base_model, dictionary, threads=options.threads).labels
+        base = TextRecognizer(base_model, dictionary, threads=options.threads, top_k=3)
+        labels = base.labels
         self.base_dictionary = labels[1:-1]
         self.net = SplitRecognizer(base_model, options.trainable, threads=options.threads)
-        self.added = missing_characters(self.base_dictionary, [line.text for line in train_lines])
+        self.added = missing_characters(self.base_dictionary, texts or [line.text for line in train_lines])
         if self.added:
             weight_name, bias_name = self.net.classifier()
             weight, bias = grow(self.net.tail.parameter(weight_name).detach().numpy(),
@@ -80,6 +95,14 @@ class Trainer:
         self.dictionary = self.base_dictionary + self.added
         self.labels = [''] + self.dictionary + [' ']
         self.class_of = {char: i for i, char in enumerate(self.labels)}
+        self.core_classes = None
+        if options.class_sample:
+            if confusable is None:
+                confusable = confusable_characters(base, train_lines)
+            wanted = {char for line in train_lines + val_lines for char in line.text} | set(confusable)
+            self.core_classes = np.array(sorted({0, len(self.labels) - 1} | {self.class_of[c] for c in wanted
+                                                                               if c in self.class_of}))
+            self.net.tail.head = self.net.classifier()
         self.device = torch.device(options.device)
         self.net.tail.to(self.device)
         self.optimizer = torch.optim.AdamW(self.net.tail.parameters(), lr=options.learning_rate,
@@ -109,8 +132,18 @@ class Trainer:
             sizes = [min(input_width(*image.shape[:2]), MAX_WIDTH) for image in images]
             yield chunk, line_blob(images, sizes, max(MIN_WIDTH, max(sizes)))
 
+    def sample_classes(self, rng):
+        """Classes of one training step's sampled softmax (sorted, so the blank stays first)."""
+        others = rng.choice(len(self.labels), size=min(self.options.class_sample, len(self.labels)),
+                            replace=False)
+        return np.union1d(self.core_classes, others)
+
     def targets(self, lines):
         encoded = [[self.class_of[char] for char in line.text if char in self.class_of] for line in lines]
+        subset = self.net.tail.class_subset
+        if subset is not None:  # class numbers within the sampled classes
+            position = {int(c): i for i, c in enumerate(subset.tolist())}
+            encoded = [[position[c] for c in e] for e in encoded]
         lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
         return torch.tensor([c for e in encoded for c in e], dtype=torch.long), lengths
 
@@ -143,7 +176,12 @@ class Trainer:
                 break
             for group in self.optimizer.param_groups:
                 group['lr'] = self.learning_rate(self.history.step, total_steps)
-            loss = self.loss(self.forward(blob), [self.train_lines[i] for i in chunk])
+            if self.core_classes is not None:
+                self.net.tail.class_subset = torch.from_numpy(self.sample_classes(rng)).to(self.device)
+            try:
+                loss = self.loss(self.forward(blob), [self.train_lines[i] for i in chunk])
+            finally:
+                self.net.tail.class_subset = None  # evaluation and export see every class
             self.optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.net.tail.parameters(), 5.0)
