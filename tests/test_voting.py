@@ -106,3 +106,42 @@ def test_processor_votes_with_a_list_of_models(tmp_path):
               for word in line.get_Word() for g in word.get_Glyph()]
     assert glyphs and all(0 <= float(g.get_TextEquiv()[0].conf) <= 1 for g in glyphs)
     assert any(len(g.get_TextEquiv()) > 1 for g in glyphs)  # alternatives of the vote
+
+
+SUGGEST = [sys.executable, '-m', 'ocrd_ppocr.suggest']
+
+
+def test_suggest_ranks_the_line_the_models_disagree_on_first(tmp_path):
+    import cv2
+
+    folder = tmp_path / 'lines'
+    folder.mkdir()
+    images = sorted(LINES.rglob('*.jpg'))[:6]
+    for image in images:
+        (folder / image.name).write_bytes(image.read_bytes())
+    # the same print upside down: every model reads something else
+    turned = cv2.rotate(cv2.imread(str(images[0])), cv2.ROTATE_180)
+    cv2.imwrite(str(folder / 'turned.png'), turned)
+    run(SUGGEST + ['-m', ','.join(MEMBERS), '-o', str(tmp_path / 'rank.tsv'), str(folder)], cwd=tmp_path)
+    rows = [line.split('\t') for line in (tmp_path / 'rank.tsv').read_text(encoding='utf-8').splitlines()[1:]]
+    assert len(rows) == 7 and rows[0][4].endswith('turned.png')
+    assert float(rows[0][2]) > max(float(row[2]) for row in rows[1:])  # the models disagree most there
+    assert [float(row[1]) for row in rows] == sorted((float(row[1]) for row in rows), reverse=True)
+
+
+def test_suggest_marks_the_lines_of_a_workspace_in_a_new_file_grp(tmp_path):
+    directory = make_workspace(tmp_path / 'ws', KANT[1:])
+    result = run(SUGGEST + ['-m', ','.join(MEMBERS[:2]), '-I', 'OCR-D-GT-SEG', '-O', 'OCR-D-SUGGEST', '.'],
+                 cwd=directory)
+    assert '31 lines ranked' in result.stdout
+    first = (directory / 'suggest.tsv').read_text(encoding='utf-8').splitlines()[1].split('\t')
+    path = output_pages(directory, 'OCR-D-SUGGEST')['PHYS_0020']
+    lines = parse(str(path), silence=True).get_Page().get_AllTextLines()
+    ranks = {line.id: line.get_custom().split('suggest {rank:')[1].split(';')[0] for line in lines}
+    assert sorted(map(int, ranks.values())) == list(range(1, 32))
+    assert ranks[first[4].split('/')[1]] == '1'
+    marked = next(line for line in lines if line.id == first[4].split('/')[1])
+    assert marked.get_TextEquiv()[0].Unicode == first[5] and not marked.get_Word()
+    assert set(output_pages(directory, 'OCR-D-GT-SEG')) == {'PHYS_0020'}  # the input fileGrp kept
+    again = run(SUGGEST + ['-m', MEMBERS[0], '-I', 'OCR-D-GT-SEG', '.'], cwd=directory, check=False)
+    assert again.returncode != 0 and 'exists' in again.stderr and 'Traceback' not in again.stderr
