@@ -20,6 +20,7 @@ by training, nor by its validation.
 import argparse
 import json
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -88,13 +89,20 @@ def adapt(name, out, test_limit=None, train_args=()):
     folder = Path(out) / name
     counts = export_book(name, folder, test_limit=test_limit)
     models = folder / 'models'
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_before = usage.ru_utime + usage.ru_stime
     started = time.time()
-    subprocess.run(['nice', sys.executable, '-m', 'ocrd_ppocr.training.cli', str(folder / 'train'), '-o', name,
-                    '-m', BASE, '--install-dir', str(models), '--overwrite', *train_args], check=True,
-                   stdout=subprocess.DEVNULL)
+    with open(folder / 'train.log', 'w') as log:
+        subprocess.run(['nice', sys.executable, '-m', 'ocrd_ppocr.training.cli', str(folder / 'train'), '-o', name,
+                        '-m', BASE, '--install-dir', str(models), '--overwrite', *train_args], check=True,
+                       stdout=log, stderr=subprocess.DEVNULL)
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     minutes = (time.time() - started) / 60
     report = json.loads((models / f'{name}.report.json').read_text())
-    row = {'book': name, **counts, 'minutes': round(minutes, 2), 'chosen': report.get('chosen'),
+    row = {'book': name, **counts, 'minutes': round(minutes, 2),
+           # CPU minutes / 2: the wall time on 2 idle cores (the wall time above counts other load too)
+           'cpu_minutes_per_2_cores': round((cpu.ru_utime + cpu.ru_stime - cpu_before) / 120, 2),
+           'chosen': report.get('chosen'), 'cross_validation_cer': report.get('cross_validation_cer'),
            'cer_before': predict(BASE, folder / 'test', folder / 'pred_base')}
     members = sorted(models.glob(f'{name}.fold*.onnx'))
     if members:

@@ -174,3 +174,35 @@ def test_bad_input_gets_one_clear_line(tmp_path, fine_tuned):
     assert 'exists' in line and 'overwrite' in line
     line = _error(TRAIN + ['-m', 'PP-OCRv9_rec', '-o', 'x', '--install-dir', str(tmp_path)], tmp_path)
     assert "'PP-OCRv9_rec' not found" in line
+
+
+def test_small_ground_truth_gets_folds_and_a_budget():
+    from ocrd_ppocr.training.defaults import LINE_PASSES, choose
+
+    nothing = dict.fromkeys(['folds', 'epochs', 'patience', 'trainable', 'augment', 'class_sample'])
+    chosen, reasons = choose(60, nothing, explicit_validation=False)
+    assert chosen['folds'] == 5 and chosen['trainable'] == 'neck' and chosen['class_sample'] > 0
+    assert 60 * 4 * chosen['epochs'] <= LINE_PASSES * 1.1 and 'folds' in reasons and 'epochs' in reasons
+    assert choose(150, nothing, False)[0]['folds'] == 3
+    assert choose(60, nothing, explicit_validation=True)[0]['folds'] == 1  # --val: one model, as before
+    assert choose(5000, nothing, False)[0] == {'folds': 1, 'epochs': 10, 'patience': 3, 'trainable': 'neck',
+                                              'augment': 'all', 'class_sample': 0}
+    assert choose(60, dict(nothing, epochs=2, folds=3), False)[0]['epochs'] == 2  # the user's choice wins
+
+
+def test_folds_make_an_ensemble_usable_by_name(tmp_path):
+    out = tmp_path / 'models'
+    result = run(['ocrd-ppocr-train', str(LINES / 'train'), '-m', 'PP-OCRv6_rec_tiny', '-o', 'ens', '--install-dir',
+                  str(out), '--folds', '2', '--epochs', '1', '--max-steps', '2', '--threads', '2'], cwd=tmp_path)
+    assert 'folds 2' in result.stdout and '2 models voting' in result.stdout
+    report = json.loads((out / 'ens.report.json').read_text())
+    assert report['members'] == ['ens.fold1.onnx', 'ens.fold2.onnx'] and len(report['folds']) == 2
+    assert sum(fold['val_lines'] for fold in report['folds']) == 37
+    assert 0 < report['cross_validation_cer'] < 1
+    # the GT's characters are in every member, whichever fold they were in
+    for member in report['members']:
+        assert '\u0364' in TextRecognizer(str(out / member)).labels
+    import sys
+    predicted = run([sys.executable, '-m', 'ocrd_ppocr.predict', '-m', str(out / 'ens'), '-o', str(tmp_path / 'p'),
+                     str(LINES / 'val')], cwd=tmp_path)
+    assert '17 lines read' in predicted.stdout and '(voting)' in predicted.stdout
