@@ -3,6 +3,7 @@ install the result where ocrd-ppocr-recognize finds it."""
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -11,6 +12,8 @@ from ..engine.session import ModelError
 from ..install_models import target_dir
 
 EXECUTABLE = 'ocrd-ppocr-recognize'
+# versions of each line (as it is, and augmented) whose backbone features the folds share
+FEATURE_VERSIONS = 5
 
 
 def find_model(value, suffix='.onnx'):
@@ -230,7 +233,7 @@ def train_folds(lines, folds, base_path, dictionary, options, out_dir, name, wor
     as NAME.foldK.onnx and listed in NAME.ensemble.json; the report's part."""
     from ..engine.ensemble import SUFFIX as ENSEMBLE, write_ensemble
     from ..engine.recognize import TextRecognizer
-    from .trainer import confusable_characters
+    from .trainer import FeatureCache, confusable_characters
 
     parts = fold_split(lines, folds, options.seed)
     log(f'{len(lines)} lines in {folds} folds of {min(map(len, parts))}-{max(map(len, parts))}: '
@@ -240,6 +243,10 @@ def train_folds(lines, folds, base_path, dictionary, options, out_dir, name, wor
         confusable = confusable_characters(TextRecognizer(base_path, dictionary, threads=options.threads, top_k=3),
                                            lines)
     texts = [line.text for line in lines]
+    options = replace(options, checkpoint=False)  # no --resume with folds: no need to save every epoch
+    cache = None
+    if options.trainable == 'neck':  # the frozen backbone's features, once for all folds and epochs
+        cache = FeatureCache(variants=FEATURE_VERSIONS if options.augment else 1, seed=options.seed)
     members, reports = [], []
     for k in range(folds):
         train_lines = [line for j, part in enumerate(parts) if j != k for line in part]
@@ -247,6 +254,7 @@ def train_folds(lines, folds, base_path, dictionary, options, out_dir, name, wor
         path = out_dir / f'{name}.fold{k + 1}.onnx'
         report = train_model(train_lines, parts[k], base_path, dictionary, options, path,
                              Path(work_dir) / f'fold{k + 1}', log, confusable=confusable, texts=texts,
+                             feature_cache=cache,
                              plot=k == 0 and out_dir / f'{name}.cer.png')
         members.append(path)
         reports.append(report)
@@ -257,12 +265,13 @@ def train_folds(lines, folds, base_path, dictionary, options, out_dir, name, wor
         return sum(r[key] * len(part) for r, part in zip(reports, parts)) / total
 
     return {'model': f'{name}{ENSEMBLE}', 'members': [p.name for p in members], 'lines': len(lines),
+            'feature_cache_versions': cache and cache.variants,
             'folds': reports, 'added_characters': reports[0]['added_characters'],
             'base_val_cer': weighted('base_val_cer'), 'cross_validation_cer': weighted('best_val_cer')}
 
 
 def train_model(train_lines, val_lines, base_path, dictionary, options, model_path, work_dir, log,
-                resume=None, patch=None, patch_base=None, confusable=None, texts=None, plot=True):
+                resume=None, patch=None, patch_base=None, confusable=None, texts=None, plot=True, feature_cache=None):
     """Train one model and write it (MODEL.onnx, MODEL.txt); its report."""
     import onnx
     from tqdm import tqdm
@@ -272,7 +281,7 @@ def train_model(train_lines, val_lines, base_path, dictionary, options, model_pa
 
     out_dir, stem = model_path.parent, model_path.stem
     trainer = Trainer(base_path, train_lines, val_lines, options, dictionary=dictionary, log=log,
-                      confusable=confusable, texts=texts)
+                      confusable=confusable, texts=texts, feature_cache=feature_cache)
     if trainer.added:
         log(f"characters added to the dictionary: {' '.join(trainer.added)}")
     if resume:
