@@ -78,8 +78,8 @@ def vote(readings, top_k=3):
     """One LineResult voted from `readings` (LineResults of the same crop,
     one per member); alternatives keep at most `top_k` candidates."""
     readings = [r for r in readings if r is not None]
-    if len(readings) == 1:
-        return readings[0]
+    if len(readings) <= 1:
+        return readings[0] if readings else LineResult('', 0.0)
     units = [_units(r.chars) for r in readings]
     texts = [[''.join(c.char for c in unit) for unit in member] for member in units]
     distances = np.zeros((len(texts), len(texts)))
