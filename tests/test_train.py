@@ -206,3 +206,23 @@ def test_folds_make_an_ensemble_usable_by_name(tmp_path):
     predicted = run([sys.executable, '-m', 'ocrd_ppocr.predict', '-m', str(out / 'ens'), '-o', str(tmp_path / 'p'),
                      str(LINES / 'val')], cwd=tmp_path)
     assert '17 lines read' in predicted.stdout and '(voting)' in predicted.stdout
+
+
+def test_feature_cache_reads_lines_as_the_backbone_does():
+    from ocrd_ppocr.training.trainer import FeatureCache, TrainOptions, Trainer
+
+    lines, _ = load_ground_truth([LINES / 'val'], log=lambda *a: None)
+    lines = lines[:4]
+    options = TrainOptions(threads=2, class_sample=64)
+    tiny = recogniser('PP-OCRv6_rec_tiny')
+    dictionary = tiny[:-len('.onnx')] + '.txt'
+    plain = Trainer(tiny, lines, lines, options, dictionary=dictionary, log=lambda *a: None)
+    cache = FeatureCache(variants=3)
+    cached = Trainer(tiny, lines, lines, options, dictionary=dictionary, log=lambda *a: None, feature_cache=cache)
+    (cer_plain, loss_plain, readings_plain), (cer_cached, loss_cached, readings_cached) = \
+        plain.evaluate(), cached.evaluate()
+    assert readings_plain == readings_cached and abs(loss_plain - loss_cached) < 1e-4
+    # training batches: one cached version per line, padded to the widest of the batch
+    for chunk, features in cache.batches(lines, 2, np.random.default_rng(1)):
+        (value,) = features.values()
+        assert value.shape[0] == len(chunk) and len(cache.store[id(lines[chunk[0]])]) == 3
