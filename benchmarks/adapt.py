@@ -78,38 +78,40 @@ def export_book(name, folder, seed=1, test_limit=None):
 
 
 def predict(model, folder, output):
-    """Held-out CER (%) of `model` on `folder`, from ocrd-ppocr-predict's summary line."""
-    result = subprocess.run([sys.executable, '-m', 'ocrd_ppocr.predict', '-m', str(model), '-o', str(output),
+    """(held-out CER %, [CER % of each voter alone]) of `model` on `folder`,
+    from ocrd-ppocr-predict's summary lines."""
+    result = subprocess.run(['nice', sys.executable, '-m', 'ocrd_ppocr.predict', '-m', str(model), '-o', str(output),
                              '--threads', '2', str(folder)], capture_output=True, text=True, check=True)
-    line = next(l for l in result.stdout.splitlines() if l.startswith('CER'))
-    return float(line.split()[1])
+    lines = result.stdout.splitlines()
+    cer = float(next(l for l in lines if l.startswith('CER ')).split()[1])
+    alone = next((l for l in lines if l.startswith('CER of each model alone')), None)
+    members = [float(v) for v in alone.split(':')[1].replace('%', '').split('/')] if alone else [cer]
+    return cer, members
 
 
-def adapt(name, out, test_limit=None, train_args=()):
+def adapt(name, out, test_limit=None, train_args=(), reuse=False):
     folder = Path(out) / name
     counts = export_book(name, folder, test_limit=test_limit)
     models = folder / 'models'
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_before = usage.ru_utime + usage.ru_stime
     started = time.time()
-    with open(folder / 'train.log', 'w') as log:
-        subprocess.run(['nice', sys.executable, '-m', 'ocrd_ppocr.training.cli', str(folder / 'train'), '-o', name,
-                        '-m', BASE, '--install-dir', str(models), '--overwrite', *train_args], check=True,
-                       stdout=log, stderr=subprocess.DEVNULL)
-    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
-    minutes = (time.time() - started) / 60
+    if not (reuse and (models / f'{name}.report.json').is_file()):
+        with open(folder / 'train.log', 'w') as log:
+            subprocess.run(['nice', sys.executable, '-m', 'ocrd_ppocr.training.cli', str(folder / 'train'), '-o',
+                            name, '-m', BASE, '--install-dir', str(models), '--overwrite', *train_args],
+                           check=True, stdout=log, stderr=subprocess.DEVNULL)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     report = json.loads((models / f'{name}.report.json').read_text())
-    row = {'book': name, **counts, 'minutes': round(minutes, 2),
-           # CPU minutes / 2: the wall time on 2 idle cores (the wall time above counts other load too)
-           'cpu_minutes_per_2_cores': round((cpu.ru_utime + cpu.ru_stime - cpu_before) / 120, 2),
-           'chosen': report.get('chosen'), 'cross_validation_cer': report.get('cross_validation_cer'),
-           'cer_before': predict(BASE, folder / 'test', folder / 'pred_base')}
-    members = sorted(models.glob(f'{name}.fold*.onnx'))
-    if members:
-        cers = [predict(m, folder / 'test', folder / f'pred_{m.stem}') for m in members]
-        row['cer_members'] = cers
-        row['cer_one_model'] = round(sum(cers) / len(cers), 2)
-    row['cer_voted' if members else 'cer_one_model'] = predict(models / name, folder / 'test', folder / 'pred')
+    row = {'book': name, **counts, 'training_minutes': round(report['training_seconds'] / 60, 2),
+           'chosen': report.get('chosen'), 'cross_validation_cer': report.get('cross_validation_cer')}
+    if time.time() - started > report['training_seconds']:  # trained here: its CPU time too
+        # CPU minutes / 2: about the wall time on 2 idle cores (the wall time counts other load too)
+        row['cpu_minutes_per_2_cores'] = round((usage.ru_utime + usage.ru_stime - cpu_before) / 120, 2)
+    row['cer_before'], _ = predict(BASE, folder / 'test', folder / 'pred_base')
+    row['cer_voted'], members = predict(models / name, folder / 'test', folder / 'pred')
+    row['cer_members'] = members
+    row['cer_one_model'] = round(sum(members) / len(members), 2)
     return row
 
 
@@ -118,15 +120,17 @@ def main(argv=None):
     parser.add_argument('--quick', action='store_true', help='one book, 40 held-out lines')
     parser.add_argument('--books', default=','.join(BOOKS))
     parser.add_argument('--out', default='/tmp/ocrd-ppocr-adapt')
+    parser.add_argument('--reuse', action='store_true', help='models trained by an earlier run: recognition only')
     parser.add_argument('train_args', nargs='*', help='extra ocrd-ppocr-train options (after --)')
     args = parser.parse_args(argv)
     books = args.books.split(',')[:1] if args.quick else args.books.split(',')
     rows = []
     for book in books:
-        row = adapt(book, args.out, 40 if args.quick else None, args.train_args)
+        row = adapt(book, args.out, 40 if args.quick else None, args.train_args, args.reuse)
         print(json.dumps(row, ensure_ascii=False), flush=True)
         rows.append(row)
-    keys = [k for k in ('cer_before', 'cer_one_model', 'cer_voted', 'minutes') if all(k in r for r in rows)]
+    keys = [k for k in ('cer_before', 'cer_one_model', 'cer_voted', 'training_minutes', 'cpu_minutes_per_2_cores')
+            if all(k in r for r in rows)]
     print('mean over', ', '.join(books) + ':', ', '.join(f'{k} {sum(r[k] for r in rows) / len(rows):.2f}'
                                                           for k in keys))
 

@@ -113,20 +113,26 @@ def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blac
     images = line_images(paths)
     if not images:
         raise click.ClickException(f'no line images ({", ".join(IMAGE_SUFFIXES)}) in {", ".join(paths)}')
-    started, pairs, unreadable = time.time(), [], []
+    started, pairs, unreadable, member_pairs = time.time(), [], [], {}
     for start in range(0, len(images), BATCH):
         batch = [(item, _read(item[0])) for item in images[start:start + BATCH]]
         unreadable += [str(item[0]) for item, image in batch if image is None]
         batch = [(item, image) for item, image in batch if image is not None]
-        results = recognizer.recognize([image for _, image in batch])
-        for ((path, relative, root), _), result in zip(batch, results):
+        crops = [image for _, image in batch]
+        readings = recognizer.read_all(crops) if len(members) > 1 else [recognizer.recognize(crops)]
+        results = recognizer.vote(readings) if len(members) > 1 else readings[0]
+        for number, (((path, relative, root), _), result) in enumerate(zip(batch, results)):
             text = ' '.join(postprocess(result, hyphen, orthography).text.split())
             target = Path(output_dir) / relative if output_dir else root / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             Path(f'{target}.pred.txt').write_text(text + '\n', encoding='utf-8')
             gt = Path(f'{root / relative}.gt.txt')
             if gt.is_file():
-                pairs.append((gt.read_text(encoding='utf-8'), text))
+                truth = gt.read_text(encoding='utf-8')
+                pairs.append((truth, text))
+                for member, reading in enumerate(readings):  # each voter's own reading, for comparison
+                    member_pairs.setdefault(member, []).append(
+                        (truth, postprocess(reading[number], hyphen, orthography).text))
     for path in unreadable:
         click.echo(f'{path}: not a readable image, skipped', err=True)
     seconds = time.time() - started
@@ -135,6 +141,9 @@ def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blac
                + (' (voting)' if len(members) > 1 else ''))
     if pairs:
         click.echo(f'CER {100 * line_cer(pairs):.2f} % on the {len(pairs)} lines with a .gt.txt')
+        if len(members) > 1:
+            click.echo('CER of each model alone: ' + ' / '.join(f'{100 * line_cer(member_pairs[m]):.2f}'
+                                                                 for m in sorted(member_pairs)) + ' %')
     if unreadable:
         sys.exit(1)
 

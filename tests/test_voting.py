@@ -82,6 +82,7 @@ def test_ensemble_file_and_predict_write_a_reading_per_image(tmp_path):
     assert [m for m, _ in read_ensemble(tmp_path / 'frak.ensemble.json')] == [recogniser(n) for n in MEMBERS[:2]]
     result = run(PREDICT + ['-m', str(tmp_path / 'frak'), str(folder)], cwd=tmp_path)
     assert '4 lines read' in result.stdout and '(voting)' in result.stdout and 'on the 1 lines' in result.stdout
+    assert 'CER of each model alone' in result.stdout
     for image in images:
         text = (folder / image.name.replace('.jpg', '.pred.txt')).read_text(encoding='utf-8')
         assert len(text.strip()) > 10
