@@ -80,7 +80,7 @@ def export_book(name, folder, seed=1, test_limit=None):
 def predict(model, folder, output):
     """(held-out CER %, [CER % of each voter alone]) of `model` on `folder`,
     from ocrd-ppocr-predict's summary lines."""
-    result = subprocess.run(['nice', sys.executable, '-m', 'ocrd_ppocr.predict', '-m', str(model), '-o', str(output),
+    result = subprocess.run([sys.executable, '-m', 'ocrd_ppocr.predict', '-m', str(model), '-o', str(output),
                              '--threads', '2', str(folder)], capture_output=True, text=True, check=True)
     lines = result.stdout.splitlines()
     cer = float(next(l for l in lines if l.startswith('CER ')).split()[1])
@@ -98,7 +98,7 @@ def adapt(name, out, test_limit=None, train_args=(), reuse=False):
     started = time.time()
     if not (reuse and (models / f'{name}.report.json').is_file()):
         with open(folder / 'train.log', 'w') as log:
-            subprocess.run(['nice', sys.executable, '-m', 'ocrd_ppocr.training.cli', str(folder / 'train'), '-o',
+            subprocess.run([sys.executable, '-m', 'ocrd_ppocr.training.cli', str(folder / 'train'), '-o',
                             name, '-m', BASE, '--install-dir', str(models), '--overwrite', *train_args],
                            check=True, stdout=log, stderr=subprocess.DEVNULL)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
