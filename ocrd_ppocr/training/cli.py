@@ -267,7 +267,10 @@ def train_folds(lines, folds, base_path, dictionary, options, out_dir, name, wor
     return {'model': f'{name}{ENSEMBLE}', 'members': [p.name for p in members], 'lines': len(lines),
             'feature_cache_versions': cache and cache.variants,
             'folds': reports, 'added_characters': reports[0]['added_characters'],
-            'base_val_cer': weighted('base_val_cer'), 'cross_validation_cer': weighted('best_val_cer')}
+            'base_val_cer': weighted('base_val_cer'),
+            # each member read through the recogniser's engine on the fold it never trained on
+            'cross_validation_cer': sum(r['export_check']['engine_cer'] * len(part)
+                                        for r, part in zip(reports, parts)) / total}
 
 
 def train_model(train_lines, val_lines, base_path, dictionary, options, model_path, work_dir, log,

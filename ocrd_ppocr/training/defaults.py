@@ -15,7 +15,7 @@ command line wins over a choice made here.
 """
 
 SMALL_GT = 200  # up to this many lines: folds and an ensemble
-LINE_PASSES = 4800  # training line passes for the whole small-GT run
+LINE_PASSES = 3000  # training line passes for the whole small-GT run
 CLASS_SAMPLE = 256  # other classes drawn per step for the head's sampled softmax
 LARGE = {'folds': 1, 'epochs': 10, 'patience': 3, 'trainable': 'neck', 'augment': 'all', 'class_sample': 0}
 
