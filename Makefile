@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 TPU_PYTHON ?= $(HOME)/.pyenv/versions/3.10.13/bin/python3.10
 TPU_VENV ?= .venv-tpu
 
-.PHONY: help venv deps install models maixcam demo test check bench results-tables docker docker-check clean tpu-mlir train-deps fraktur-model
+.PHONY: help venv deps install models maixcam demo test check bench bench-adapt results-tables docker docker-check clean tpu-mlir train-deps fraktur-model
 
 help:
 	@echo "Targets:"
@@ -31,6 +31,7 @@ help:
 	@echo "  models       fetch, verify and install the PP-OCR weights (MODELS_TARGET=$(MODELS_TARGET))"
 	@echo "  maixcam      build the MaixCAM preset's derived INT8 graphs (else built on first use)"
 	@echo "  bench        accuracy/speed benchmark on ../shared/data or BENCH_DATA (BENCH_ARGS=--full for all)"
+	@echo "  bench-adapt  adapting to a book from 60 lines (train, vote; ADAPT_ARGS=--quick for one book)"
 	@echo "  results-tables  README's and docs/results/README.md's result tables, from docs/results/*.json"
 	@echo "  train-deps   the training extra (PyTorch, CPU build: TORCH=$(TORCH)) for ocrd-ppocr-train"
 	@echo "  fraktur-model  retrain the shipped Fraktur recogniser from ../shared/data/fraktur_lines/train"
@@ -127,6 +128,10 @@ bench: venv
 	$(BIN)/python -m benchmarks.sets $(BENCH_ARGS)
 	$(MAKE) models
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# issue 29's protocol on the shared books: CER before, one model, voted; minutes
+bench-adapt: models train-deps
+	$(BIN)/python -m benchmarks.adapt $(ADAPT_ARGS)
 
 # the tables are generated from the committed reports, never edited by hand
 results-tables: venv

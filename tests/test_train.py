@@ -186,3 +186,55 @@ def test_checkpoints_stay_out_of_the_install_folder(fine_tuned):
     assert str(out) not in work_dir and 'ocrd-ppocr' in work_dir and not os.path.exists(work_dir)
     added = next(line for line in output.splitlines() if line.startswith('characters added to the dictionary:'))
     assert 'U+0364 COMBINING LATIN SMALL LETTER E' in added and '⸗' in added
+
+
+def test_small_ground_truth_gets_folds_and_a_budget():
+    from ocrd_ppocr.training.defaults import LINE_PASSES, choose
+
+    nothing = dict.fromkeys(['folds', 'epochs', 'patience', 'trainable', 'augment', 'class_sample'])
+    chosen, reasons = choose(60, nothing, explicit_validation=False)
+    assert chosen['folds'] == 5 and chosen['trainable'] == 'neck' and chosen['class_sample'] > 0
+    assert 60 * 4 * chosen['epochs'] <= LINE_PASSES * 1.1 and 'folds' in reasons and 'epochs' in reasons
+    assert choose(150, nothing, False)[0]['folds'] == 3
+    assert choose(60, nothing, explicit_validation=True)[0]['folds'] == 1  # --val: one model, as before
+    assert choose(5000, nothing, False)[0] == {'folds': 1, 'epochs': 10, 'patience': 3, 'trainable': 'neck',
+                                              'augment': 'all', 'class_sample': 0}
+    assert choose(60, dict(nothing, epochs=2, folds=3), False)[0]['epochs'] == 2  # the user's choice wins
+
+
+def test_folds_make_an_ensemble_usable_by_name(tmp_path):
+    out = tmp_path / 'models'
+    result = run(['ocrd-ppocr-train', str(LINES / 'train'), '-m', 'PP-OCRv6_rec_tiny', '-o', 'ens', '--install-dir',
+                  str(out), '--folds', '2', '--epochs', '1', '--max-steps', '2', '--threads', '2'], cwd=tmp_path)
+    assert 'folds 2' in result.stdout and '2 models voting' in result.stdout
+    report = json.loads((out / 'ens.report.json').read_text())
+    assert report['members'] == ['ens.fold1.onnx', 'ens.fold2.onnx'] and len(report['folds']) == 2
+    assert sum(fold['val_lines'] for fold in report['folds']) == 37
+    assert 0 < report['cross_validation_cer'] < 1
+    # the GT's characters are in every member, whichever fold they were in
+    for member in report['members']:
+        assert '\u0364' in TextRecognizer(str(out / member)).labels
+    import sys
+    predicted = run([sys.executable, '-m', 'ocrd_ppocr.predict', '-m', str(out / 'ens'), '-o', str(tmp_path / 'p'),
+                     str(LINES / 'val')], cwd=tmp_path)
+    assert '17 lines read' in predicted.stdout and '(voting)' in predicted.stdout
+
+
+def test_feature_cache_reads_lines_as_the_backbone_does():
+    from ocrd_ppocr.training.trainer import FeatureCache, TrainOptions, Trainer
+
+    lines, _ = load_ground_truth([LINES / 'val'], log=lambda *a: None)
+    lines = lines[:4]
+    options = TrainOptions(threads=2, class_sample=64)
+    tiny = recogniser('PP-OCRv6_rec_tiny')
+    dictionary = tiny[:-len('.onnx')] + '.txt'
+    plain = Trainer(tiny, lines, lines, options, dictionary=dictionary, log=lambda *a: None)
+    cache = FeatureCache(variants=3)
+    cached = Trainer(tiny, lines, lines, options, dictionary=dictionary, log=lambda *a: None, feature_cache=cache)
+    (cer_plain, loss_plain, readings_plain), (cer_cached, loss_cached, readings_cached) = \
+        plain.evaluate(), cached.evaluate()
+    assert readings_plain == readings_cached and abs(loss_plain - loss_cached) < 1e-4
+    # training batches: one cached version per line, padded to the widest of the batch
+    for chunk, features in cache.batches(lines, 2, np.random.default_rng(1)):
+        (value,) = features.values()
+        assert value.shape[0] == len(chunk) and len(cache.store[id(lines[chunk[0]])]) == 3

@@ -69,7 +69,7 @@ class PpocrProcessor(Processor):
         the reports and CER plots that training writes beside a model
         (NAME.report.json, NAME.cer.png), which are no values for -P model."""
         for name in super().list_all_resources():
-            if not name.endswith(('.json', '.png')):
+            if name.endswith('.ensemble.json') or not name.endswith(('.json', '.png')):  # ensembles are values for model
                 yield name
 
     def installed_models(self, kind):

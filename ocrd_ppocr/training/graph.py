@@ -107,6 +107,9 @@ class OnnxTail(torch.nn.Module):
                 self.constants[name] = torch.from_numpy(np.array(tensor))
         produced = {out for n in self.nodes for out in n.output}
         self.inputs = sorted(used - produced - set(tensors) - {''})
+        # (weight, bias) ONNX names of the CTC head and, when set, the classes
+        # (LongTensor, blank first) whose logits forward() computes: see Trainer
+        self.head, self.class_subset = None, None
         unknown = sorted({n.op_type for n in self.nodes} - set(_OPS))
         if unknown:
             raise UnsupportedGraph(f"operators {', '.join(unknown)} are not supported for training")
@@ -124,6 +127,11 @@ class OnnxTail(torch.nn.Module):
         values = dict(self.constants)
         values.update({name: self.weights[key] for name, key in self.names.items()})
         values.update(inputs)
+        if self.class_subset is not None:
+            # the CTC head computes the logits of these classes only (training with a sampled softmax)
+            weight, bias = self.head
+            values[weight] = values[weight].index_select(1, self.class_subset)
+            values[bias] = values[bias].index_select(0, self.class_subset)
         for node in self.nodes:
             args = [values[name] if name else None for name in node.input]
             outputs = _OPS[node.op_type](self, args, _attrs(node))

@@ -43,6 +43,10 @@ class TrainOptions:
     max_steps: int = 0  # stop after this many optimiser steps (0: no limit)
     eval_batch_size: int = 1
     stop_after_epoch: int = 0  # end this run after that epoch (resume later); 0: run to `epochs`
+    # >0: train the CTC head with a sampled softmax: the logits of the GT's characters, of those the
+    # base model confuses with them, and of this many other classes drawn at each step (0: all classes)
+    class_sample: int = 0
+    checkpoint: bool = True  # save the state after every epoch (for --resume)
 
 
 @dataclass
@@ -59,17 +63,84 @@ def cer(pairs):
     return errors / max(1, sum(len(normalise(gt)) for gt, _ in pairs))
 
 
+class FeatureCache:
+    """Backbone features of each training line in a few fixed versions (as
+    it is, and `variants - 1` augmented ones), computed once and shared by
+    all folds: with the backbone frozen, they are the same in every epoch and
+    every fold, and the backbone is about half of a training step's cost on
+    CPU. A training batch draws one version per line and pads the features
+    to the widest with the backbone's features of blank padding."""
+
+    def __init__(self, variants=5, seed=1):
+        self.variants, self.seed = variants, seed
+        self.net = self.augmenter = None
+        self.store = {}  # id(line) -> [features {name: (1, C, H, W) tensor}] per version
+        self.padding = None
+
+    def attach(self, net, augmenter):
+        if net.front is None or len(net.tail.inputs) != 1:
+            raise ValueError('a feature cache needs a frozen backbone (trainable neck)')
+        self.net, self.augmenter = net, augmenter
+        if self.padding is None:
+            blank = net.features(np.zeros((1, 3, 48, MIN_WIDTH), dtype=np.float32))
+            self.padding = {name: value[..., value.shape[-1] // 2:value.shape[-1] // 2 + 1]
+                            for name, value in blank.items()}
+
+    def versions(self, line):
+        key = id(line)
+        if key not in self.store:
+            rng = np.random.default_rng([self.seed, len(self.store)])
+            images = [line.image] + [self.augmenter(line.image, rng) for _ in range(self.variants - 1)]
+            versions = []
+            for image in images:
+                width = min(input_width(*image.shape[:2]), MAX_WIDTH)
+                versions.append(self.net.features(line_blob([image], [width], max(MIN_WIDTH, width))))
+            self.store[key] = versions
+        return self.store[key]
+
+    def batches(self, lines, size, rng):
+        """[(indices, features)] in shuffled batches of similar width."""
+        widths = [input_width(*line.image.shape[:2]) for line in lines]
+        order = np.argsort(widths, kind='stable')
+        chunks = [order[i:i + size] for i in range(0, len(order), size)]
+        rng.shuffle(chunks)
+        for chunk in chunks:
+            chosen = [self.versions(lines[i])[rng.integers(self.variants)] for i in chunk]
+            yield chunk, {name: self._stack([c[name] for c in chosen], self.padding[name])
+                          for name in chosen[0]}
+
+    @staticmethod
+    def _stack(tensors, padding):
+        width = max(t.shape[-1] for t in tensors)
+        return torch.cat([torch.cat([t, padding.expand(*t.shape[:-1], width - t.shape[-1])], dim=-1)
+                          for t in tensors])
+
+
+def confusable_characters(recognizer, lines):
+    """The characters `recognizer` reads among its top alternatives on `lines`."""
+    return sorted({alternative for result in recognizer.recognize([line.image for line in lines])
+                   for char in result.chars for alternative, _ in char.alternatives})
+
+
 class Trainer:
-    def __init__(self, base_model, train_lines, val_lines, options, dictionary=None, log=print):
+    def __init__(self, base_model, train_lines, val_lines, options, dictionary=None, log=print, confusable=None,
+                 texts=None, feature_cache=None):
+        """`confusable`: characters the base model reads among its top alternatives on the
+        training lines (for the sampled softmax), if known; else read here when needed.
+        `texts`: the GT whose characters the dictionary must hold (default: the training
+        lines'; the models of an ensemble share one dictionary).
+        `feature_cache`: a FeatureCache (backbone features of fixed line versions, shared by
+        the folds) to train from instead of augmenting and running the backbone every epoch."""
         self.options, self.log = options, log
         self.train_lines, self.val_lines = train_lines, val_lines
         torch.manual_seed(options.seed)
         if options.threads:
             torch.set_num_threads(options.threads)
-        labels = TextRecognizer(base_model, dictionary, threads=options.threads).labels
+        base = TextRecognizer(base_model, dictionary, threads=options.threads, top_k=3)
+        labels = base.labels
         self.base_dictionary = labels[1:-1]
         self.net = SplitRecognizer(base_model, options.trainable, threads=options.threads)
-        self.added = missing_characters(self.base_dictionary, [line.text for line in train_lines])
+        self.added = missing_characters(self.base_dictionary, texts or [line.text for line in train_lines])
         if self.added:
             weight_name, bias_name = self.net.classifier()
             weight, bias = grow(self.net.tail.parameter(weight_name).detach().numpy(),
@@ -80,13 +151,26 @@ class Trainer:
         self.dictionary = self.base_dictionary + self.added
         self.labels = [''] + self.dictionary + [' ']
         self.class_of = {char: i for i, char in enumerate(self.labels)}
+        self.core_classes = None
+        if options.class_sample:
+            if confusable is None:
+                confusable = confusable_characters(base, train_lines)
+            wanted = {char for line in train_lines + val_lines for char in line.text} | set(confusable)
+            self.core_classes = np.array(sorted({0, len(self.labels) - 1} | {self.class_of[c] for c in wanted
+                                                                               if c in self.class_of}))
+            self.net.tail.head = self.net.classifier()
         self.device = torch.device(options.device)
         self.net.tail.to(self.device)
+        # foreach: one pass over all tensors per step (the ~2M-weight head of the big dictionaries
+        # makes the optimiser step a sixth of a CPU training step)
         self.optimizer = torch.optim.AdamW(self.net.tail.parameters(), lr=options.learning_rate,
-                                           weight_decay=options.weight_decay)
+                                           weight_decay=options.weight_decay, foreach=True)
         self.augmenter = Augmenter(tuple(options.augment), options.augment_probability)
         self.history = History()
         self.best_state = None
+        self.feature_cache = feature_cache
+        if feature_cache is not None:
+            feature_cache.attach(self.net, self.augmenter)
 
     # -- batches ---------------------------------------------------------------
 
@@ -109,8 +193,18 @@ class Trainer:
             sizes = [min(input_width(*image.shape[:2]), MAX_WIDTH) for image in images]
             yield chunk, line_blob(images, sizes, max(MIN_WIDTH, max(sizes)))
 
+    def sample_classes(self, rng):
+        """Classes of one training step's sampled softmax (sorted, so the blank stays first)."""
+        others = rng.choice(len(self.labels), size=min(self.options.class_sample, len(self.labels)),
+                            replace=False)
+        return np.union1d(self.core_classes, others)
+
     def targets(self, lines):
         encoded = [[self.class_of[char] for char in line.text if char in self.class_of] for line in lines]
+        subset = self.net.tail.class_subset
+        if subset is not None:  # class numbers within the sampled classes
+            position = {int(c): i for i, c in enumerate(subset.tolist())}
+            encoded = [[position[c] for c in e] for e in encoded]
         lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
         return torch.tensor([c for e in encoded for c in e], dtype=torch.long), lengths
 
@@ -138,12 +232,22 @@ class Trainer:
         self.net.tail.train()
         rng = np.random.default_rng(self.options.seed * 1000 + epoch)
         losses, seen, start = [], 0, time.time()
-        for chunk, blob in self.batches(self.train_lines, rng):
+        if self.feature_cache is not None:
+            batches = self.feature_cache.batches(self.train_lines, self.options.batch_size, rng)
+        else:
+            batches = ((chunk, self.net.features(blob)) for chunk, blob in self.batches(self.train_lines, rng))
+        for chunk, features in batches:
             if self.options.max_steps and self.history.step >= self.options.max_steps:
                 break
             for group in self.optimizer.param_groups:
                 group['lr'] = self.learning_rate(self.history.step, total_steps)
-            loss = self.loss(self.forward(blob), [self.train_lines[i] for i in chunk])
+            if self.core_classes is not None:
+                self.net.tail.class_subset = torch.from_numpy(self.sample_classes(rng)).to(self.device)
+            try:
+                logits = self.net.logits({name: value.to(self.device) for name, value in features.items()})
+                loss = self.loss(logits, [self.train_lines[i] for i in chunk])
+            finally:
+                self.net.tail.class_subset = None  # evaluation and export see every class
             self.optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.net.tail.parameters(), 5.0)
@@ -163,11 +267,25 @@ class Trainer:
         lines = self.val_lines if lines is None else lines
         self.net.tail.eval()
         readings, losses = [None] * len(lines), []
-        for chunk, blob in self.batches(lines, size=self.options.eval_batch_size):
-            logits = self.forward(blob)
-            losses.append(self.loss(logits, [lines[i] for i in chunk]).item() * len(chunk))
-            for row, i in enumerate(chunk):
-                readings[i] = self.decode(logits[row].argmax(dim=-1).cpu().numpy())
+        if self.feature_cache is not None and self.options.eval_batch_size == 1:
+            # a line's unaugmented version is its features as read one at a time
+            batches = (([i], self.feature_cache.versions(line)[0]) for i, line in enumerate(lines))
+        else:
+            batches = ((chunk, self.net.features(blob))
+                       for chunk, blob in self.batches(lines, size=self.options.eval_batch_size))
+        # with a sampled softmax, validation reads with the GT's characters and their confusions only
+        # (the classes that can win on these lines; a fifth of the cost); the export check reads with all
+        subset = None if self.core_classes is None else self.core_classes
+        self.net.tail.class_subset = None if subset is None else torch.from_numpy(subset).to(self.device)
+        try:
+            for chunk, features in batches:
+                logits = self.net.logits({name: value.to(self.device) for name, value in features.items()})
+                losses.append(self.loss(logits, [lines[i] for i in chunk]).item() * len(chunk))
+                for row, i in enumerate(chunk):
+                    best = logits[row].argmax(dim=-1).cpu().numpy()
+                    readings[i] = self.decode(best if subset is None else subset[best])
+        finally:
+            self.net.tail.class_subset = None
         pairs = [(line.text, reading) for line, reading in zip(lines, readings)]
         return cer(pairs), sum(losses) / max(1, len(lines)), readings
 
@@ -206,7 +324,8 @@ class Trainer:
             self.log(f'epoch {epoch}: train loss {train_loss:.3f}, validation CER {100 * val_cer:.2f} % '
                      f'(loss {val_loss:.3f}){" best so far" if better else ""}, '
                      f'{seen / max(seconds, 1e-6):.1f} lines/s')
-            self.save(checkpoint_dir / 'checkpoint.pt')
+            if options.checkpoint:
+                self.save(checkpoint_dir / 'checkpoint.pt')
             if options.max_steps and self.history.step >= options.max_steps:
                 self.log(f'stopped after {self.history.step} steps (max_steps)')
                 break
