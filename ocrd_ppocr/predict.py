@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from .engine.ensemble import SUFFIX as ENSEMBLE, EnsembleRecognizer, read_ensemble
-from .engine.orthography import fraktur_spelling, line_end_hyphen
+from .engine.model_choice import AUTO, AUTO_MODELS, FRAKTUR, GENERAL, build_chooser
+from .engine.orthography import text_options
 from .engine.recognize import TextRecognizer
 from .engine.session import ModelError
 
@@ -69,19 +70,15 @@ def line_images(paths):
     return list(found.values())
 
 
-def postprocess(result, hyphen, orthography):
-    """The processor's text options, in its order (engine/orthography.py)."""
-    if hyphen != 'as-read':
-        result = line_end_hyphen(result, hyphen)
-    if orthography == 'fraktur':
-        result = fraktur_spelling(result)
-    return result
+postprocess = text_options  # the processor's text options, in its order (engine/orthography.py)
 
 
 @click.command(context_settings={'help_option_names': ['-h', '--help']})
 @click.argument('paths', nargs=-1, required=True, type=click.Path(exists=True))
-@click.option('-m', '--model', default='PP-OCRv6_rec_small', show_default=True,
-              help='recogniser: an installed resource name, an .onnx path, an ensemble (NAME.ensemble.json, '
+@click.option('-m', '--model', default=AUTO, show_default=True,
+              help="recogniser: 'auto' (as ocrd-ppocr-recognize: each folder's lines read by the better of "
+                   f"{AUTO_MODELS[GENERAL]} and {AUTO_MODELS[FRAKTUR]}, chosen as for a page), "
+                   'an installed resource name, an .onnx path, an ensemble (NAME.ensemble.json, '
                    'or NAME / DIR/NAME as ocrd-ppocr-train -o NAME [--install-dir DIR] wrote it), or a '
                    'comma-separated list of models that vote')
 @click.option('--dictionary', help='dictionary file, for a model without `character` metadata')
@@ -91,9 +88,9 @@ def postprocess(result, hyphen, orthography):
               help="as ocrd-ppocr-recognize's `script`")
 @click.option('--char-whitelist', default='', help="as ocrd-ppocr-recognize's `char_whitelist`")
 @click.option('--char-blacklist', default='', help="as ocrd-ppocr-recognize's `char_blacklist`")
-@click.option('--orthography', type=click.Choice(['as-read', 'fraktur']), default='as-read', show_default=True,
-              help="as ocrd-ppocr-recognize's `orthography`")
-@click.option('--hyphen', type=click.Choice(['as-read', '-', '⸗', '¬']), default='as-read', show_default=True,
+@click.option('--orthography', type=click.Choice(['as-read', 'fraktur', 'modern']), default='as-read',
+              show_default=True, help="as ocrd-ppocr-recognize's `orthography`")
+@click.option('--hyphen', type=click.Choice(['-', '⸗', '¬', 'as-read']), default='-', show_default=True,
               help="as ocrd-ppocr-recognize's `hyphen`")
 @click.option('--batch-size', default=1, show_default=True, help="as ocrd-ppocr-recognize's `batch_size`")
 @click.option('--threads', default=0, show_default=True, help='ONNX Runtime threads (0: one per core)')
@@ -104,23 +101,32 @@ def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blac
     recursively) and write `<stem>.pred.txt` beside each (or below
     --output-dir). Where a `<stem>.gt.txt` lies beside an image, the CER of
     the readings against it is reported at the end."""
+    options = dict(threads=threads, device=device, batch_size=batch_size, top_k=1,
+                   script=script, whitelist=char_whitelist, blacklist=char_blacklist)
+    chooser = None
     try:
-        members = find_recognizer(model, dictionary)
-        recognizer = recognizer_for(members, threads=threads, device=device, batch_size=batch_size, top_k=1,
-                                    script=script, whitelist=char_whitelist, blacklist=char_blacklist)
+        members = find_recognizer(AUTO_MODELS[GENERAL] if model == AUTO else model, dictionary)
+        recognizer = recognizer_for(members, **options)
+        if model == AUTO:
+            fraktur = find_recognizer(AUTO_MODELS[FRAKTUR])[0]
+            chooser = build_chooser(recognizer, *fraktur, **options)
+            members = members + [fraktur]  # for the summary: both are used
     except ModelError as err:
         raise click.ClickException(str(err).splitlines()[0]) from None
     images = line_images(paths)
     if not images:
         raise click.ClickException(f'no line images ({", ".join(IMAGE_SUFFIXES)}) in {", ".join(paths)}')
     started, pairs, unreadable, member_pairs = time.time(), [], [], {}
-    for start in range(0, len(images), BATCH):
-        batch = [(item, _read(item[0])) for item in images[start:start + BATCH]]
+    for chunk in chunks(images):
+        batch = [(item, _read(item[0])) for item in chunk]
         unreadable += [str(item[0]) for item, image in batch if image is None]
         batch = [(item, image) for item, image in batch if image is not None]
         crops = [image for _, image in batch]
-        readings = recognizer.read_all(crops) if len(members) > 1 else [recognizer.recognize(crops)]
-        results = recognizer.vote(readings) if len(members) > 1 else readings[0]
+        if chooser:  # each folder's lines as a page: its sample decides the model
+            readings = [chooser.read_page(crops)[0]]
+        else:
+            readings = recognizer.read_all(crops) if len(members) > 1 else [recognizer.recognize(crops)]
+        results = recognizer.vote(readings) if len(readings) > 1 else readings[0]
         for number, (((path, relative, root), _), result) in enumerate(zip(batch, results)):
             text = ' '.join(postprocess(result, hyphen, orthography).text.split())
             target = Path(output_dir) / relative if output_dir else root / relative
@@ -138,14 +144,27 @@ def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blac
     seconds = time.time() - started
     names = ', '.join(os.path.basename(m) for m, _ in members)
     click.echo(f'{len(images) - len(unreadable)} lines read in {seconds:.1f} s with {names}'
-               + (' (voting)' if len(members) > 1 else ''))
+               + (' (chosen per folder and line)' if chooser else ' (voting)' if len(members) > 1 else ''))
     if pairs:
         click.echo(f'CER {100 * line_cer(pairs):.2f} % on the {len(pairs)} lines with a .gt.txt')
-        if len(members) > 1:
+        if len(readings) > 1:
             click.echo('CER of each model alone: ' + ' / '.join(f'{100 * line_cer(member_pairs[m]):.2f}'
                                                                  for m in sorted(member_pairs)) + ' %')
     if unreadable:
         sys.exit(1)
+
+
+def chunks(images):
+    """The images in runs of at most BATCH lines of one folder each (a
+    folder is a page or a book: `auto` chooses its model per run)."""
+    run = []
+    for item in images:
+        if run and (len(run) == BATCH or Path(item[1]).parent != Path(run[-1][1]).parent):
+            yield run
+            run = []
+        run.append(item)
+    if run:
+        yield run
 
 
 def line_cer(pairs):

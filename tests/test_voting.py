@@ -146,3 +146,24 @@ def test_suggest_marks_the_lines_of_a_workspace_in_a_new_file_grp(tmp_path):
     assert set(output_pages(directory, 'OCR-D-GT-SEG')) == {'PHYS_0020'}  # the input fileGrp kept
     again = run(SUGGEST + ['-m', MEMBERS[0], '-I', 'OCR-D-GT-SEG', '.'], cwd=directory, check=False)
     assert again.returncode != 0 and 'exists' in again.stderr and 'Traceback' not in again.stderr
+
+
+def test_predict_chooses_the_fraktur_model_for_fraktur_lines_by_default(tmp_path):
+    """ocrd-ppocr-predict with no -m reads as ocrd-ppocr-recognize does
+    (model auto, hyphen -): each folder's Fraktur lines by the Fraktur model,
+    far better than the general model forced."""
+    def cer_of(out):
+        pairs = [(gt.read_text(encoding='utf-8'),
+                  (out / gt.relative_to(LINES)).with_name(gt.name.replace('.gt.txt', '.pred.txt'))
+                  .read_text(encoding='utf-8')) for gt in sorted(LINES.rglob('*.gt.txt'))]
+        return line_cer(pairs)
+
+    auto = run(PREDICT + ['-o', str(tmp_path / 'auto'), str(LINES)], cwd=tmp_path)
+    assert 'chosen per folder and line' in auto.stdout, auto.stdout
+    run(PREDICT + ['-m', MEMBERS[1], '-o', str(tmp_path / 'general'), str(LINES)], cwd=tmp_path)
+    run(PREDICT + ['-m', MEMBERS[0], '-o', str(tmp_path / 'fraktur'), str(LINES)], cwd=tmp_path)
+    general, fraktur, chosen = (cer_of(tmp_path / name) for name in ('general', 'fraktur', 'auto'))
+    assert chosen <= fraktur + 0.005 and chosen < general / 2, (chosen, fraktur, general)
+    texts = [p.read_text(encoding='utf-8') for p in (tmp_path / 'auto').rglob('*.pred.txt')]
+    assert any('ſ' in text for text in texts)
+    assert not any(text.rstrip().endswith(('⸗', '—')) and text.rstrip()[-2:-1].isalpha() for text in texts)

@@ -31,10 +31,13 @@ from typing import Dict
 
 import numpy as np
 
-from .charset import is_latin
+from .charset import allowed_classes, is_latin
 from .orthography import COMBINING_E
+from .recognize import TextRecognizer
 
 GENERAL, FRAKTUR = 'general', 'fraktur'
+AUTO = 'auto'  # the `model` value that chooses
+AUTO_MODELS = {GENERAL: 'PP-OCRv6_rec_small', FRAKTUR: 'PP-OCRv6_rec_small_fraktur'}  # resource names
 FONTS = {GENERAL: 'Antiqua', FRAKTUR: 'Fraktur'}  # what each role reads best, as OCR-D font classifiers name it
 # Tuned on the lines our detector finds on bebel, kant, clauren, laube and
 # oldbooks_en (page CER against their GT; fraktur_lines/val never used), each
@@ -206,3 +209,18 @@ def model_counts(lines):
     for line in lines:
         counts[line.model] = counts.get(line.model, 0) + 1
     return counts
+
+
+def build_chooser(general, fraktur_path, fraktur_dictionary=None, script='any', whitelist='', blacklist='',
+                  **options):
+    """A ModelChooser of the TextRecognizer `general` and the Fraktur model at
+    `fraktur_path` (with its own dictionary, never the general model's),
+    read with the same character options; on a Latin page the general model
+    decodes Latin characters only, unless the user restricted it already.
+    Shared by ocrd-ppocr-recognize and ocrd-ppocr-predict."""
+    fraktur = TextRecognizer(fraktur_path, fraktur_dictionary, script=script, whitelist=whitelist,
+                             blacklist=blacklist, **options)
+    latin = None
+    if script == 'any' and not whitelist:
+        latin = allowed_classes(general.labels, 'latin', blacklist=blacklist)
+    return ModelChooser(general, fraktur, AUTO_MODELS, latin)

@@ -171,3 +171,15 @@ def _ends_in_letter(text):
     while text and unicodedata.combining(text[-1]):
         text = text[:-1]
     return text[-1:].isalpha()
+
+
+def text_options(result, hyphen='-', orthography='as-read'):
+    """A LineResult with the recogniser's text options applied, in their
+    order: the line-end mark first (the Fraktur rules see the hyphen asked
+    for), then the spelling. Shared by ocrd-ppocr-recognize and
+    ocrd-ppocr-predict."""
+    if hyphen != 'as-read':
+        result = line_end_hyphen(result, hyphen)
+    if orthography in SPELLINGS:
+        result = SPELLINGS[orthography](result)
+    return result

@@ -6,12 +6,11 @@ from ocrd import OcrdPageResult
 from ocrd_models.ocrd_page import LabelsType, LabelType, TextStyleType
 
 from ..engine.detect import DetectorOptions, TextDetector
-from ..engine.charset import allowed_classes
 from ..engine.ensemble import SUFFIX as ENSEMBLE, EnsembleRecognizer, read_ensemble
 from ..engine.layout import FAINT_LINE_RATIO
 from ..engine.maixcam_pipeline import StationRecognizer
-from ..engine.model_choice import FRAKTUR, GENERAL, ModelChooser, model_counts
-from ..engine.orthography import SPELLINGS, line_end_hyphen
+from ..engine.model_choice import AUTO, AUTO_MODELS, FRAKTUR, GENERAL, build_chooser, model_counts
+from ..engine.orthography import text_options
 from ..engine.recognize import TextRecognizer
 from ..engine.session import ModelError
 from ..engine.textline_orientation import TextlineOrientation
@@ -29,8 +28,6 @@ from .text_segments import LinePlacer, add_words, clear_text, fill_words, line_p
 # of the 164 lines our detector finds on bebel, 163 are above 0.9.
 UPSIDE_DOWN_MAX_CONFIDENCE = 0.9
 # model=auto: the general recogniser and the Fraktur one, each line read by the better (engine/model_choice.py)
-AUTO = 'auto'
-AUTO_MODELS = {GENERAL: 'PP-OCRv6_rec_small', FRAKTUR: 'PP-OCRv6_rec_small_fraktur'}
 
 
 class RecognizeProcessor(PpocrProcessor):
@@ -99,13 +96,9 @@ class RecognizeProcessor(PpocrProcessor):
         one, each line read by the better (engine/model_choice.py)."""
         fraktur = self.resolve_model(AUTO_MODELS[FRAKTUR], 'recognition')
         sibling = os.path.splitext(fraktur)[0] + '.txt'  # not the `dictionary` parameter: that is the general model's
-        fraktur = TextRecognizer(fraktur, sibling if os.path.isfile(sibling) else None, threads=threads, device=device,
-                                 batch_size=self.parameter['batch_size'], top_k=top_k, **charset)
-        # the general model decodes Latin characters only on a Latin page, unless the user restricted it
-        latin = None
-        if charset['script'] == 'any' and not charset['whitelist']:
-            latin = allowed_classes(self.recognizer.labels, 'latin', blacklist=charset['blacklist'])
-        return ModelChooser(self.recognizer, fraktur, AUTO_MODELS, latin)
+        return build_chooser(self.recognizer, fraktur, sibling if os.path.isfile(sibling) else None,
+                             threads=threads, device=device, batch_size=self.parameter['batch_size'], top_k=top_k,
+                             **charset)
 
     def ensemble_members(self, name):
         """[(model, dictionary)] when `name` is a comma-separated list of
@@ -219,10 +212,7 @@ class RecognizeProcessor(PpocrProcessor):
             for (i, crop), result in zip(flagged, second):
                 if result.confidence > results[i].confidence:
                     crops[i], results[i] = crop, result
-        if self.parameter['hyphen'] != 'as-read':  # first: the Fraktur rules see the hyphen asked for
-            results = [line_end_hyphen(result, self.parameter['hyphen']) for result in results]
-        if self.parameter['orthography'] in SPELLINGS:
-            results = [SPELLINGS[self.parameter['orthography']](result) for result in results]
+        results = [text_options(result, self.parameter['hyphen'], self.parameter['orthography']) for result in results]
         for job, crop, result in zip(jobs, crops, results):
             job[1], job[3] = crop, result
         return choice
