@@ -52,13 +52,16 @@ def folder_lines(paths):
 
 def workspace_lines(mets, file_grp):
     """(workspace, [(file, pcgts)], [(name, crop, file, TextLine)]) of a workspace's PAGE fileGrp,
-    cut as training cuts them (the page image core gives, the line polygon)."""
+    cut as recognition and training cut them (processors/images.py: the same
+    image choice, feature_filter binarized, dewarp grid and crop)."""
+    import logging
+
     from ocrd import Resolver
     from ocrd_modelfactory import page_from_file
-    from ocrd_utils import MIMETYPE_PAGE, coordinates_of_segment, pushd_popd
+    from ocrd_utils import MIMETYPE_PAGE, pushd_popd
 
-    from .engine.crop import crop_polygon
-    from .processors.base import pil_to_pixels
+    from .processors.images import line_images, read_page
+    from .training.data import default_feature_filter
 
     workspace = Resolver().workspace_from_url(str(Path(mets).resolve()), download=False)
     files = list(workspace.find_files(file_grp=file_grp, mimetype=MIMETYPE_PAGE))
@@ -66,20 +69,19 @@ def workspace_lines(mets, file_grp):
         raise click.ClickException(f'{mets}: no PAGE files in fileGrp {file_grp} '
                                    f'(fileGrps: {", ".join(workspace.mets.file_groups)})')
     pages, lines = [], []
+    feature_filter, log = default_feature_filter(), logging.getLogger('ocrd_ppocr.suggest')
     for file in files:
         with pushd_popd(workspace.directory):
             pcgts = page_from_file(workspace.download_file(file))
             try:
-                pil, coords, _ = workspace.image_from_page(pcgts.get_Page(), file.pageId)
+                page_image = read_page(workspace, pcgts, file.pageId, feature_filter, log)
+                regions = pcgts.get_Page().get_AllRegions(classes=['Text'], order='reading-order')
+                cut, _ = line_images(workspace, regions, page_image, feature_filter, log=log)
             except Exception as err:
                 raise click.ClickException(f'page {file.pageId}: cannot load its image '
                                            f'({str(err).splitlines()[0]})') from None
         pages.append((file, pcgts))
-        pixels = pil_to_pixels(pil)
-        for line in pcgts.get_Page().get_AllTextLines():
-            polygon = coordinates_of_segment(line, pil, coords)
-            if len(polygon) >= 3:
-                lines.append((f'{file.pageId}/{line.id}', crop_polygon(pixels, polygon).image, file, line))
+        lines += [(f'{file.pageId}/{item.line.id}', item.crop.image, file, item.line) for item in cut]
     return workspace, pages, lines
 
 
