@@ -40,26 +40,13 @@ BOOKS = {
 
 
 def book_lines(mets, grp):
-    """[(crop, text)] of every GT line of a workspace, cut from the page's
-    own image (imageFilename) with the recogniser's cropping (the GT's
-    AlternativeImages are not all shipped)."""
-    from ocrd_models import OcrdMets
-    from ocrd_models.ocrd_page import parse
+    """[(crop, text)] of every GT line of a workspace, cut as
+    ocrd-ppocr-recognize and ocrd-ppocr-train cut them (the one image path:
+    AlternativeImages the GT names but does not ship are passed over)."""
+    from ocrd_ppocr.training.data import lines_from_workspace
 
-    from ocrd_ppocr.engine.crop import crop_polygon
-    from ocrd_ppocr.training.data import normalise
-
-    folder, lines = Path(mets).parent, []
-    files = OcrdMets(filename=str(mets)).find_files(fileGrp=grp, mimetype='application/vnd.prima.page+xml')
-    for page_file in sorted(folder / f.local_filename for f in files):
-        page = parse(str(page_file), silence=True).get_Page()
-        image = cv2.imread(str(folder / page.get_imageFilename()), cv2.IMREAD_COLOR)
-        for line in page.get_AllTextLines():
-            text = normalise(line.get_TextEquiv()[0].Unicode if line.get_TextEquiv() else '')
-            points = [[float(v) for v in point.split(',')] for point in line.get_Coords().points.split()]
-            if text and len(points) >= 3:
-                lines.append((crop_polygon(image, points).image, text))
-    return lines
+    lines, _ = lines_from_workspace(mets, grp)
+    return [(line.image, line.text) for line in lines]
 
 
 def export_book(name, folder, seed=1, test_limit=None):
