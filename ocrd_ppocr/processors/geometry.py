@@ -1,5 +1,6 @@
 """Polygons between engine (image pixels) and PAGE (absolute page coordinates)."""
 import numpy as np
+import shapely
 import ocrd_utils
 from ocrd_utils import coordinates_for_segment, points_from_polygon, polygon_from_points
 from ocrd_validators.page_validator import PARENT_SLACK, POLY_TOLERANCE
@@ -119,7 +120,25 @@ def nests(points, parent):
     child = Polygon(points).simplify(POLY_TOLERANCE)
     if not child.is_valid or child.is_empty:
         return False
-    return child.within(parent.simplify(POLY_TOLERANCE).buffer(PARENT_SLACK))
+    return child.within(validator_outline(parent))
+
+
+_OUTLINE = (None, None)  # (parent, its validator outline): a line's words, a word's glyphs share one parent
+
+
+def validator_outline(parent):
+    """The shapely polygon `parent` as core's validator tests children
+    against it (simplified by its tolerance, grown by its slack), prepared
+    for repeated tests; made once for consecutive calls with the same parent
+    object (simplifying and buffering it for each child was a third of the
+    word and glyph polygon time)."""
+    global _OUTLINE
+    cached_parent, outline = _OUTLINE
+    if cached_parent is not parent:
+        outline = parent.simplify(POLY_TOLERANCE).buffer(PARENT_SLACK)
+        shapely.prepare(outline)
+        _OUTLINE = (parent, outline)
+    return outline
 
 
 def at_least_four_points(polygon):
