@@ -41,6 +41,13 @@ def valid_polygon(points):
     return polygon
 
 
+def exterior_points(polygon):
+    """(n, 2) float array of a polygon's outer ring without the closing point
+    (as np.array(exterior.coords[:-1]), without slicing shapely's coordinate
+    sequence point by point in Python)."""
+    return shapely.get_coordinates(polygon.exterior)[:-1]
+
+
 def largest_part(geometry):
     """The largest Polygon in any (multi-part) shapely geometry; empty if none."""
     if geometry.geom_type == 'Polygon':
@@ -59,7 +66,7 @@ def clip_to(points, parent):
     polygon = largest_part(valid_polygon(points).intersection(parent))
     if polygon.is_empty or polygon.area < 1:
         return None
-    return np.array(polygon.exterior.coords[:-1])
+    return exterior_points(polygon)
 
 
 def to_page_polygon(points, coords, page_width, page_height, parent_points=None):
@@ -177,10 +184,10 @@ def integer_polygon(points):
         repaired = largest_part(shape.buffer(0))
         if repaired.is_empty:
             break
-        polygon = np.round(np.array(repaired.exterior.coords[:-1])).astype(np.int32)
+        polygon = np.round(exterior_points(repaired)).astype(np.int32)
         shape = Polygon(polygon)
     if not shape.is_valid:
-        polygon = np.array(shape.convex_hull.exterior.coords[:-1], dtype=np.int32)
+        polygon = exterior_points(shape.convex_hull).astype(np.int32)
         shape = Polygon(polygon)
     if len(polygon) < 3 or shape.area < 1:
         return None

@@ -8,8 +8,8 @@ from ocrd_utils import coordinates_for_segment, polygon_from_points, transform_c
 from ..engine.crop import apply_transform
 from ..engine.ink import ink_rows, polygon_mask, region_ink, word_boxes
 from .dewarped import GRID_KEY, to_image_frame, to_source_frame
-from .geometry import (as_validated, coordinates_of_segment, integer_polygon, largest_part, nested_polygon, nests,
-                       points_string, valid_polygon)
+from .geometry import (as_validated, coordinates_of_segment, exterior_points, integer_polygon, largest_part,
+                       nested_polygon, nests, points_string, valid_polygon)
 
 
 def words_of(chars):
@@ -71,12 +71,12 @@ class LinePlacer:
         None where it cannot be mapped (the whole crop is taken then)."""
         if self.line_polygon.is_empty:
             return None
-        points = np.array(self.line_polygon.exterior.coords[:-1], dtype=np.float64)
+        points = exterior_points(self.line_polygon)
         points = to_image_frame(transform_coordinates(points, self.coords['transform']), self.coords)
         points = apply_transform(np.linalg.inv(self.crop.transform), points)
         height = np.ptp(points[:, 1])
         grown = shapely.Polygon(points).buffer(max(1.0, 0.1 * height), join_style='round')
-        return np.array(largest_part(grown).exterior.coords[:-1]) if not grown.is_empty else None
+        return exterior_points(largest_part(grown)) if not grown.is_empty else None
 
     def span(self, box, parent):
         """The integer page polygon of the crop box (x0, x1[, y0, y1]; full
@@ -101,7 +101,7 @@ class LinePlacer:
             clipped = largest_part(clipped)
             polygon = None
             if not clipped.is_empty and clipped.area >= 1:
-                polygon = integer_polygon(np.array(clipped.exterior.coords[:-1]))
+                polygon = integer_polygon(exterior_points(clipped))
             if polygon is not None and not (len(polygon) >= 4 and nests(polygon, parent)):
                 polygon = nested_polygon(quad, parent)  # the careful way, for the few that need it
             polygons.append(polygon)
