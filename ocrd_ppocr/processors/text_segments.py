@@ -121,18 +121,19 @@ class LinePlacer:
         return absolute.reshape(-1, 4, 2)
 
 
-def word_spans(groups, crop, ink):
+def word_spans(groups, crop, ink, glyphs=True):
     """Crop boxes (x0, x1, y0, y1) of each word (a group of characters) and
     of its glyphs, enclosing their ink: the connected components of the
     line's ink (`ink`: LinePlacer.ink()) that belong to the word
     (engine.ink.word_boxes), a word without any given its frames' columns
     and the rows of ink there; glyphs split their word at the characters'
     first frames (_glyph_cuts), so that together they cover it without
-    gaps, each as tall as the word's ink in its columns."""
+    gaps, each as tall as the word's ink in its columns. Without `glyphs`
+    their boxes are not made (None for each word)."""
     spans = [crop.clamp_span(chars[0].x0, chars[-1].x1) for chars in groups]
     mask, inside = ink
     boxes, owner = word_boxes(mask, spans, crop.image.shape[0] // 2, inside)
-    words, glyphs = [], []
+    words, glyph_boxes = [], []
     for number, (span, box, chars) in enumerate(zip(spans, boxes, groups), 1):
         if box is None:
             box, own, offset = _box(mask, *span), mask, 0
@@ -142,9 +143,9 @@ def word_spans(groups, crop, ink):
             offset = int(box[0])
             own = owner[:, offset:int(np.ceil(box[1]))] == number  # the word's ink, from its first column
         words.append(box)
-        glyphs.append([_box(own, a, b, box[2], box[3], offset)
-                       for a, b in _glyph_cuts(box[0], box[1], chars, span)])
-    return words, glyphs
+        glyph_boxes.append([_box(own, a, b, box[2], box[3], offset)
+                            for a, b in _glyph_cuts(box[0], box[1], chars, span)] if glyphs else None)
+    return words, glyph_boxes
 
 
 def _glyph_cuts(x0, x1, chars, span=None):
@@ -193,7 +194,7 @@ def add_words(line, result, placer, glyphs, overwrite_text):
     the line text as the words joined by single spaces."""
     words = []
     groups = words_of(result.chars)
-    spans, glyph_spans = word_spans(groups, placer.crop, placer.ink())
+    spans, glyph_spans = word_spans(groups, placer.crop, placer.ink(), glyphs)
     word_polygons = placer.spans(spans, placer.line_polygon)
     for number, (chars, box, word_polygon, glyph_span) in enumerate(zip(groups, spans, word_polygons,
                                                                         glyph_spans), 1):
