@@ -251,12 +251,15 @@ def word_boxes(mask, spans, reach, inside=None):
     mark = big & ~cut & (bottom <= band[0]) & (gap <= ACCENT_GAP * x_height)
     line = big & on_band | mark
     bounds = [max(0.0, spans[0][0] - reach)]
-    bounds += word_gaps(line[labels].any(axis=0), spans)
+    bounds += word_gaps(_columns_of(left[line], right[line], width), spans)
     bounds += [min(float(width), spans[-1][1] + reach)]
     bounds = np.clip(np.round(bounds).astype(int), 0, width)
     bounds = np.maximum.accumulate(bounds)
-    pixels = np.stack([np.bincount(labels[:, a:b].ravel(), minlength=count)
-                       for a, b in zip(bounds, bounds[1:])])  # words x components
+    # words x components: pixels of each component in each word's columns, by one bincount
+    columns = np.arange(bounds[0], bounds[-1])
+    word_at = np.searchsorted(bounds[1:], columns, side='right')  # word i has columns bounds[i]..bounds[i+1]
+    keys = word_at * count + labels[:, bounds[0]:bounds[-1]]
+    pixels = np.bincount(keys.ravel(), minlength=len(spans) * count).reshape(len(spans), count)
     pixels[:, 0] = 0
     winner = np.where(pixels.max(axis=0) > 0, pixels.argmax(axis=0), -1)
     boxes, word_of = [], np.zeros(count, dtype=np.int32)
@@ -274,6 +277,17 @@ def word_boxes(mask, spans, reach, inside=None):
                       int(top[keep].min()), int(bottom[keep].max())))
         word_of[keep] = word + 1
     return boxes, word_of[labels]
+
+
+def _columns_of(left, right, width):
+    """Columns (bool, `width`) covered by components with these column
+    extents [left, right): a connected component has ink in every column of
+    its extent, so this is the columns with their ink (without looking up
+    each pixel's label)."""
+    steps = np.zeros(width + 1, dtype=np.int64)
+    np.add.at(steps, left, 1)
+    np.add.at(steps, right, -1)
+    return np.cumsum(steps[:-1]) > 0
 
 
 def word_gaps(inked, spans):
