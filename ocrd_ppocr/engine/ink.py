@@ -217,7 +217,7 @@ ACCENT_GAP = 0.8
 ACCENT_SIDE = 0.3
 
 
-def word_boxes(mask, spans, reach, inside=None):
+def word_boxes(mask, spans, reach, inside=None, owner=True):
     """Boxes (x0, x1, y0, y1) enclosing the ink of each word of a line, and
     the owner map (int32, word number + 1 at each of its ink pixels, else 0).
 
@@ -230,11 +230,12 @@ def word_boxes(mask, spans, reach, inside=None):
     touch the line's x-height band, and the smaller marks above or below
     them, unless cut by the edge of `inside` (the region the mask was taken
     from, default the whole crop): those are the ascenders and descenders of
-    the neighbouring lines. A word without such ink gets None."""
+    the neighbouring lines. A word without such ink gets None. Without
+    `owner` the owner map is not made (None)."""
     width = mask.shape[1]
     band = core_band(mask)
     if band is None or not spans:
-        return [None] * len(spans), np.zeros(mask.shape, dtype=np.int32)
+        return [None] * len(spans), np.zeros(mask.shape, dtype=np.int32) if owner else None
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
     right, bottom = left + stats[:, cv2.CC_STAT_WIDTH], top + stats[:, cv2.CC_STAT_HEIGHT]
@@ -276,7 +277,7 @@ def word_boxes(mask, spans, reach, inside=None):
         boxes.append((int(min(x0, left[keep].min())), int(max(x1, right[keep].max())),
                       int(top[keep].min()), int(bottom[keep].max())))
         word_of[keep] = word + 1
-    return boxes, word_of[labels]
+    return boxes, word_of[labels] if owner else None
 
 
 def _columns_of(left, right, width):

@@ -132,7 +132,7 @@ def word_spans(groups, crop, ink, glyphs=True):
     their boxes are not made (None for each word)."""
     spans = [crop.clamp_span(chars[0].x0, chars[-1].x1) for chars in groups]
     mask, inside = ink
-    boxes, owner = word_boxes(mask, spans, crop.image.shape[0] // 2, inside)
+    boxes, owner = word_boxes(mask, spans, crop.image.shape[0] // 2, inside, owner=glyphs)
     words, glyph_boxes = [], []
     for number, (span, box, chars) in enumerate(zip(spans, boxes, groups), 1):
         if box is None:
@@ -141,7 +141,8 @@ def word_spans(groups, crop, ink, glyphs=True):
             # within the polygon's extent: ink beyond it would be cut off the word by the line's polygon
             box = crop.clamp_span(*box[:2]) + box[2:]
             offset = int(box[0])
-            own = owner[:, offset:int(np.ceil(box[1]))] == number  # the word's ink, from its first column
+            if glyphs:
+                own = owner[:, offset:int(np.ceil(box[1]))] == number  # the word's ink, from its first column
         words.append(box)
         glyph_boxes.append([_box(own, a, b, box[2], box[3], offset)
                             for a, b in _glyph_cuts(box[0], box[1], chars, span)] if glyphs else None)
