@@ -217,7 +217,7 @@ ACCENT_GAP = 0.8
 ACCENT_SIDE = 0.3
 
 
-def word_boxes(mask, spans, reach, inside=None):
+def word_boxes(mask, spans, reach, inside=None, owner=True):
     """Boxes (x0, x1, y0, y1) enclosing the ink of each word of a line, and
     the owner map (int32, word number + 1 at each of its ink pixels, else 0).
 
@@ -230,11 +230,12 @@ def word_boxes(mask, spans, reach, inside=None):
     touch the line's x-height band, and the smaller marks above or below
     them, unless cut by the edge of `inside` (the region the mask was taken
     from, default the whole crop): those are the ascenders and descenders of
-    the neighbouring lines. A word without such ink gets None."""
+    the neighbouring lines. A word without such ink gets None. Without
+    `owner` the owner map is not made (None)."""
     width = mask.shape[1]
     band = core_band(mask)
     if band is None or not spans:
-        return [None] * len(spans), np.zeros(mask.shape, dtype=np.int32)
+        return [None] * len(spans), np.zeros(mask.shape, dtype=np.int32) if owner else None
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
     right, bottom = left + stats[:, cv2.CC_STAT_WIDTH], top + stats[:, cv2.CC_STAT_HEIGHT]
@@ -251,12 +252,15 @@ def word_boxes(mask, spans, reach, inside=None):
     mark = big & ~cut & (bottom <= band[0]) & (gap <= ACCENT_GAP * x_height)
     line = big & on_band | mark
     bounds = [max(0.0, spans[0][0] - reach)]
-    bounds += word_gaps(line[labels].any(axis=0), spans)
+    bounds += word_gaps(_columns_of(left[line], right[line], width), spans)
     bounds += [min(float(width), spans[-1][1] + reach)]
     bounds = np.clip(np.round(bounds).astype(int), 0, width)
     bounds = np.maximum.accumulate(bounds)
-    pixels = np.stack([np.bincount(labels[:, a:b].ravel(), minlength=count)
-                       for a, b in zip(bounds, bounds[1:])])  # words x components
+    # words x components: pixels of each component in each word's columns, by one bincount
+    columns = np.arange(bounds[0], bounds[-1])
+    word_at = np.searchsorted(bounds[1:], columns, side='right')  # word i has columns bounds[i]..bounds[i+1]
+    keys = word_at * count + labels[:, bounds[0]:bounds[-1]]
+    pixels = np.bincount(keys.ravel(), minlength=len(spans) * count).reshape(len(spans), count)
     pixels[:, 0] = 0
     winner = np.where(pixels.max(axis=0) > 0, pixels.argmax(axis=0), -1)
     boxes, word_of = [], np.zeros(count, dtype=np.int32)
@@ -273,7 +277,18 @@ def word_boxes(mask, spans, reach, inside=None):
         boxes.append((int(min(x0, left[keep].min())), int(max(x1, right[keep].max())),
                       int(top[keep].min()), int(bottom[keep].max())))
         word_of[keep] = word + 1
-    return boxes, word_of[labels]
+    return boxes, word_of[labels] if owner else None
+
+
+def _columns_of(left, right, width):
+    """Columns (bool, `width`) covered by components with these column
+    extents [left, right): a connected component has ink in every column of
+    its extent, so this is the columns with their ink (without looking up
+    each pixel's label)."""
+    steps = np.zeros(width + 1, dtype=np.int64)
+    np.add.at(steps, left, 1)
+    np.add.at(steps, right, -1)
+    return np.cumsum(steps[:-1]) > 0
 
 
 def word_gaps(inked, spans):

@@ -8,8 +8,8 @@ from ocrd_utils import coordinates_for_segment, polygon_from_points, transform_c
 from ..engine.crop import apply_transform
 from ..engine.ink import ink_rows, polygon_mask, region_ink, word_boxes
 from .dewarped import GRID_KEY, to_image_frame, to_source_frame
-from .geometry import (as_validated, coordinates_of_segment, integer_polygon, largest_part, nested_polygon, nests,
-                       points_string, valid_polygon)
+from .geometry import (as_validated, coordinates_of_segment, exterior_points, integer_polygon, largest_part,
+                       nested_polygon, nests, points_string, valid_polygon)
 
 
 def words_of(chars):
@@ -71,12 +71,12 @@ class LinePlacer:
         None where it cannot be mapped (the whole crop is taken then)."""
         if self.line_polygon.is_empty:
             return None
-        points = np.array(self.line_polygon.exterior.coords[:-1], dtype=np.float64)
+        points = exterior_points(self.line_polygon)
         points = to_image_frame(transform_coordinates(points, self.coords['transform']), self.coords)
         points = apply_transform(np.linalg.inv(self.crop.transform), points)
         height = np.ptp(points[:, 1])
         grown = shapely.Polygon(points).buffer(max(1.0, 0.1 * height), join_style='round')
-        return np.array(largest_part(grown).exterior.coords[:-1]) if not grown.is_empty else None
+        return exterior_points(largest_part(grown)) if not grown.is_empty else None
 
     def span(self, box, parent):
         """The integer page polygon of the crop box (x0, x1[, y0, y1]; full
@@ -101,7 +101,7 @@ class LinePlacer:
             clipped = largest_part(clipped)
             polygon = None
             if not clipped.is_empty and clipped.area >= 1:
-                polygon = integer_polygon(np.array(clipped.exterior.coords[:-1]))
+                polygon = integer_polygon(exterior_points(clipped))
             if polygon is not None and not (len(polygon) >= 4 and nests(polygon, parent)):
                 polygon = nested_polygon(quad, parent)  # the careful way, for the few that need it
             polygons.append(polygon)
@@ -121,18 +121,19 @@ class LinePlacer:
         return absolute.reshape(-1, 4, 2)
 
 
-def word_spans(groups, crop, ink):
+def word_spans(groups, crop, ink, glyphs=True):
     """Crop boxes (x0, x1, y0, y1) of each word (a group of characters) and
     of its glyphs, enclosing their ink: the connected components of the
     line's ink (`ink`: LinePlacer.ink()) that belong to the word
     (engine.ink.word_boxes), a word without any given its frames' columns
     and the rows of ink there; glyphs split their word at the characters'
     first frames (_glyph_cuts), so that together they cover it without
-    gaps, each as tall as the word's ink in its columns."""
+    gaps, each as tall as the word's ink in its columns. Without `glyphs`
+    their boxes are not made (None for each word)."""
     spans = [crop.clamp_span(chars[0].x0, chars[-1].x1) for chars in groups]
     mask, inside = ink
-    boxes, owner = word_boxes(mask, spans, crop.image.shape[0] // 2, inside)
-    words, glyphs = [], []
+    boxes, owner = word_boxes(mask, spans, crop.image.shape[0] // 2, inside, owner=glyphs)
+    words, glyph_boxes = [], []
     for number, (span, box, chars) in enumerate(zip(spans, boxes, groups), 1):
         if box is None:
             box, own, offset = _box(mask, *span), mask, 0
@@ -140,11 +141,12 @@ def word_spans(groups, crop, ink):
             # within the polygon's extent: ink beyond it would be cut off the word by the line's polygon
             box = crop.clamp_span(*box[:2]) + box[2:]
             offset = int(box[0])
-            own = owner[:, offset:int(np.ceil(box[1]))] == number  # the word's ink, from its first column
+            if glyphs:
+                own = owner[:, offset:int(np.ceil(box[1]))] == number  # the word's ink, from its first column
         words.append(box)
-        glyphs.append([_box(own, a, b, box[2], box[3], offset)
-                       for a, b in _glyph_cuts(box[0], box[1], chars, span)])
-    return words, glyphs
+        glyph_boxes.append([_box(own, a, b, box[2], box[3], offset)
+                            for a, b in _glyph_cuts(box[0], box[1], chars, span)] if glyphs else None)
+    return words, glyph_boxes
 
 
 def _glyph_cuts(x0, x1, chars, span=None):
@@ -193,7 +195,7 @@ def add_words(line, result, placer, glyphs, overwrite_text):
     the line text as the words joined by single spaces."""
     words = []
     groups = words_of(result.chars)
-    spans, glyph_spans = word_spans(groups, placer.crop, placer.ink())
+    spans, glyph_spans = word_spans(groups, placer.crop, placer.ink(), glyphs)
     word_polygons = placer.spans(spans, placer.line_polygon)
     for number, (chars, box, word_polygon, glyph_span) in enumerate(zip(groups, spans, word_polygons,
                                                                         glyph_spans), 1):
