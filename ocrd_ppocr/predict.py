@@ -169,11 +169,10 @@ def chunks(images):
 
 def line_cer(pairs):
     """CER of (ground truth, reading) pairs as the trainer (and evaluate.py) count it on lines."""
-    from .engine.voting import edit_distance
+    from .cer import cer
     from .training.data import normalise
 
-    errors = sum(edit_distance(normalise(gt), normalise(text)) for gt, text in pairs)
-    return errors / max(1, sum(len(normalise(gt)) for gt, _ in pairs))
+    return cer(pairs, normalise)
 
 
 def _read(path):

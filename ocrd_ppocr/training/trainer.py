@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from rapidfuzz.distance import Levenshtein
 
 from ..engine.recognize import MAX_WIDTH, MIN_WIDTH, TextRecognizer, input_width, line_blob
 from .augment import KINDS, Augmenter
+from ..cer import cer as text_cer
 from .data import normalise
 from .graph import SplitRecognizer
 from .head import grow, missing_characters
@@ -58,9 +58,9 @@ class History:
 
 
 def cer(pairs):
-    """Character error rate of (ground truth, reading) pairs, as evaluate.py counts it on lines."""
-    errors = sum(Levenshtein.distance(normalise(gt), normalise(out)) for gt, out in pairs)
-    return errors / max(1, sum(len(normalise(gt)) for gt, _ in pairs))
+    """Character error rate of (ground truth, reading) pairs, as evaluate.py
+    counts it on lines (the package's one CER), texts as training normalises them."""
+    return text_cer(pairs, normalise)
 
 
 class FeatureCache:
