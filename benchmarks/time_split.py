@@ -61,7 +61,8 @@ class StageTimer:
             setattr(owner, name, wrapped)
             if '.' not in qualname:  # `from module import name` elsewhere
                 for module in list(sys.modules.values()):
-                    if getattr(module, name, None) is original:
+                    # the module's own namespace: getattr would wake lazy module attributes (numpy's deprecations)
+                    if getattr(module, '__dict__', {}).get(name) is original:
                         setattr(module, name, wrapped)
         run = onnxruntime.InferenceSession.run
         onnxruntime.InferenceSession.run = self._wrap(run, _inference_stage)
