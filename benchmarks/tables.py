@@ -96,15 +96,19 @@ def fraktur_set_label(set_name, rows):
 
 def fraktur_column(system):
     """A system's column: its name without how it ran ('tesseract frk (--psm 7)' and
-    'tesseract frk (own segmentation)' are one column, lines and pages)."""
-    return re.sub(r' \([^)]*\)$', '', system).removeprefix('ocrd_ppocr ')
+    'tesseract frk (own segmentation)' are one column, lines and pages); the
+    README's chain with no -P is 'defaults (model auto, hyphen -)'."""
+    if system.startswith('ocrd_ppocr defaults'):
+        return system.removeprefix('ocrd_ppocr ')
+    return re.sub(r' \([^)]*\)', '', system).removeprefix('ocrd_ppocr ')
 
 
 def fraktur_table(path):
     report = json.loads(path.read_text(encoding='utf-8'))
     rows = sorted(report['rows'], key=lambda r: is_tuning(r['set']))  # unseen sets first, stable otherwise
     columns = list(dict.fromkeys(fraktur_column(r['system']) for r in rows))
-    columns.sort(key=lambda column: column.startswith('tesseract'))  # ours first, then the peers (stable)
+    # the default chain first, then our fixed models, then the peers (stable)
+    columns.sort(key=lambda column: (not column.startswith('defaults'), column.startswith('tesseract')))
     body = []
     for set_name in dict.fromkeys(r['set'] for r in rows):
         of_set = [r for r in rows if r['set'] == set_name]
