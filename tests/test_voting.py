@@ -1,7 +1,6 @@
 """Ensembles that vote (engine/voting.py, engine/ensemble.py) on real Fraktur
 lines (tests/data/fraktur_lines) with the real installed recognisers, in the
 processor and in ocrd-ppocr-predict."""
-import json
 import sys
 
 import pytest
@@ -23,6 +22,16 @@ PREDICT = [sys.executable, '-m', 'ocrd_ppocr.predict']
 
 def recogniser(name):
     return model_path(f'{name}.onnx', 'ocrd-ppocr-recognize')
+
+
+def copied_lines(tmp_path, count):
+    """(folder, source images): the first `count` line images of LINES copied into a fresh folder."""
+    folder = tmp_path / 'lines'
+    folder.mkdir()
+    images = sorted(LINES.rglob('*.jpg'))[:count]
+    for image in images:
+        (folder / image.name).write_bytes(image.read_bytes())
+    return folder, images
 
 
 def reading(text, conf=0.9):
@@ -71,11 +80,7 @@ def test_two_fraktur_votes_outweigh_one_general_model(member_readings):
 
 
 def test_ensemble_file_and_predict_write_a_reading_per_image(tmp_path):
-    folder = tmp_path / 'lines'
-    folder.mkdir()
-    images = sorted(LINES.rglob('*.jpg'))[:4]
-    for image in images:
-        (folder / image.name).write_bytes(image.read_bytes())
+    folder, images = copied_lines(tmp_path, 4)
     (folder / images[0].name.replace('.jpg', '.gt.txt')).write_text(
         images[0].with_name(images[0].name.replace('.jpg', '.gt.txt')).read_text(encoding='utf-8'), encoding='utf-8')
     write_ensemble(tmp_path / 'frak.ensemble.json', [recogniser(MEMBERS[0]), recogniser(MEMBERS[1])])
@@ -115,11 +120,7 @@ SUGGEST = [sys.executable, '-m', 'ocrd_ppocr.suggest']
 def test_suggest_ranks_the_line_the_models_disagree_on_first(tmp_path):
     import cv2
 
-    folder = tmp_path / 'lines'
-    folder.mkdir()
-    images = sorted(LINES.rglob('*.jpg'))[:6]
-    for image in images:
-        (folder / image.name).write_bytes(image.read_bytes())
+    folder, images = copied_lines(tmp_path, 6)
     # the same print upside down: every model reads something else
     turned = cv2.rotate(cv2.imread(str(images[0])), cv2.ROTATE_180)
     cv2.imwrite(str(folder / 'turned.png'), turned)
