@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .engine.ensemble import SUFFIX as ENSEMBLE, EnsembleRecognizer, read_ensemble
+from .engine.ensemble import EnsembleRecognizer
 from .engine.model_choice import AUTO, AUTO_MODELS, FRAKTUR, GENERAL, build_chooser
 from .engine.orthography import text_options
 from .engine.recognize import TextRecognizer
@@ -24,19 +24,10 @@ def find_recognizer(value, dictionary=None, log=None):
     (NAME.ensemble.json, a path or an installed resource) or a
     comma-separated list of models; names are looked up as
     ocrd-ppocr-recognize and ocrd-ppocr-train look them up."""
+    from .resources import recognizer_members
     from .training.cli import dictionary_beside, find_model
 
-    if ',' in value:
-        models = [find_model(part.strip()) for part in value.split(',') if part.strip()]
-        return [(model, dictionary or dictionary_beside(model)) for model in models]
-    if not value.endswith('.onnx'):
-        try:
-            return read_ensemble(find_model(value if value.endswith(ENSEMBLE) else value + ENSEMBLE, ENSEMBLE))
-        except ModelError as err:
-            if 'not an ensemble' in str(err) or 'member' in str(err):
-                raise
-    model = find_model(value)
-    return [(model, dictionary or dictionary_beside(model))]
+    return recognizer_members(value, find_model, lambda model: dictionary or dictionary_beside(model))
 
 
 def recognizer_for(members, **options):
@@ -70,7 +61,7 @@ def line_images(paths):
     return list(found.values())
 
 
-postprocess = text_options  # the processor's text options, in its order (engine/orthography.py)
+
 
 
 @click.command(context_settings={'help_option_names': ['-h', '--help']})
@@ -128,7 +119,7 @@ def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blac
             readings = recognizer.read_all(crops) if len(members) > 1 else [recognizer.recognize(crops)]
         results = recognizer.vote(readings) if len(readings) > 1 else readings[0]
         for number, (((path, relative, root), _), result) in enumerate(zip(batch, results)):
-            text = ' '.join(postprocess(result, hyphen, orthography).text.split())
+            text = ' '.join(text_options(result, hyphen, orthography).text.split())
             target = Path(output_dir) / relative if output_dir else root / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             Path(f'{target}.pred.txt').write_text(text + '\n', encoding='utf-8')
@@ -138,7 +129,7 @@ def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blac
                 pairs.append((truth, text))
                 for member, reading in enumerate(readings):  # each voter's own reading, for comparison
                     member_pairs.setdefault(member, []).append(
-                        (truth, postprocess(reading[number], hyphen, orthography).text))
+                        (truth, text_options(reading[number], hyphen, orthography).text))
     for path in unreadable:
         click.echo(f'{path}: not a readable image, skipped', err=True)
     seconds = time.time() - started

@@ -51,3 +51,27 @@ def find_model(value, kind='model', suffix='.onnx', first=None, moduled=PACKAGE_
     asking = first or 'ocrd-ppocr-recognize'
     raise ModelError(f"{kind} model {value!r} not found (searched {places}); installed: {available}; "
                      f"get more with `ocrd resmgr download {asking} NAME` or `make models`")
+
+
+def recognizer_members(value, find, dictionary_of):
+    """[(model, dictionary)] that a recognition `model` value names: the
+    models of a comma-separated list, the members of an ensemble
+    (NAME.ensemble.json, engine/ensemble.py), or one model. `find(name,
+    suffix)` looks a name up (a ModelError where it is not there) and
+    `dictionary_of(model)` gives a model's dictionary: the processors' and
+    the line-image commands' own rules. Shared by ocrd-ppocr-recognize,
+    -predict and -suggest."""
+    from .engine.ensemble import SUFFIX as ENSEMBLE, read_ensemble
+
+    if ',' in value:
+        models = [find(part.strip(), '.onnx') for part in value.split(',') if part.strip()]
+        return [(model, dictionary_of(model)) for model in models]
+    if not value.endswith('.onnx'):
+        try:
+            path = find(value if value.endswith(ENSEMBLE) else value + ENSEMBLE, ENSEMBLE)
+        except ModelError:
+            path = None
+        if path:
+            return read_ensemble(path)  # a broken ensemble file is an error, not a fallback
+    model = find(value, '.onnx')
+    return [(model, dictionary_of(model))]

@@ -6,14 +6,14 @@ from ocrd import OcrdPageResult
 from ocrd_models.ocrd_page import LabelsType, LabelType, TextStyleType
 
 from ..engine.detect import DetectorOptions, TextDetector
-from ..engine.ensemble import SUFFIX as ENSEMBLE, EnsembleRecognizer, read_ensemble
+from ..engine.ensemble import EnsembleRecognizer
 from ..engine.layout import FAINT_LINE_RATIO
 from ..engine.maixcam_pipeline import StationRecognizer
 from ..engine.model_choice import AUTO, AUTO_MODELS, FRAKTUR, GENERAL, build_chooser, model_counts
 from ..engine.orthography import text_options
 from ..engine.recognize import TextRecognizer
-from ..engine.session import ModelError
 from ..engine.textline_orientation import TextlineOrientation
+from ..resources import recognizer_members
 from .base import PpocrProcessor
 from .detect import fixed_for_preset, segment_page, station_detector
 from .images import line_images, read_page
@@ -40,10 +40,12 @@ class RecognizeProcessor(PpocrProcessor):
             self.ensure_preset_models(preset)
         name = self.with_preset('model', preset.rec_model) if preset else self.parameter['model']
         self.chooser, self._choices = None, {}  # _choices: page (id of its pcgts) -> lines per model
-        members = None if preset or name == AUTO else self.ensemble_members(name)
+        members = None if preset or name == AUTO else recognizer_members(
+            name, lambda value, suffix: self.resolve_model(value, 'recognition', suffix=suffix), self.dictionary_for)
         if name == AUTO:
             name = AUTO_MODELS[GENERAL]
         model = members[0][0] if members else self.resolve_model(name, 'recognition')
+        dictionary = members[0][1] if members else self.dictionary_for(model)
         # alternatives are written into Glyphs only
         top_k = self.parameter['top_k'] if self.parameter['textequiv_level'] == 'glyph' else 1
         charset = {'script': self.parameter['script'], 'whitelist': self.parameter['char_whitelist'],
@@ -51,15 +53,15 @@ class RecognizeProcessor(PpocrProcessor):
         self.station = bool(preset and preset.station)
         if self.station:
             # MaixCDK's PP_OCR: its crops (no margin, no masking), 320-pixel pieces, no orientation classifier
-            self.recognizer = StationRecognizer(model, self.dictionary_for(model), threads=threads, device=device,
+            self.recognizer = StationRecognizer(model, dictionary, threads=threads, device=device,
                                                 top_k=top_k, **charset)
-        elif members:  # several models vote on every line (engine/voting.py)
+        elif members and len(members) > 1:  # several models vote on every line (engine/voting.py)
             self.recognizer = EnsembleRecognizer(members, threads=threads, device=device,
                                                  batch_size=self.parameter['batch_size'], top_k=top_k, **charset)
             self.logger.info('recognition by an ensemble of %d models voting: %s', len(members),
                              ', '.join(os.path.basename(member) for member, _ in members))
         else:
-            self.recognizer = TextRecognizer(model, self.dictionary_for(model), threads=threads, device=device,
+            self.recognizer = TextRecognizer(model, dictionary, threads=threads, device=device,
                                              batch_size=1 if preset else self.parameter['batch_size'],
                                              top_k=top_k, fixed_width=preset.rec_width if preset else None,
                                              **charset)
@@ -99,22 +101,6 @@ class RecognizeProcessor(PpocrProcessor):
         return build_chooser(self.recognizer, fraktur, sibling if os.path.isfile(sibling) else None,
                              threads=threads, device=device, batch_size=self.parameter['batch_size'], top_k=top_k,
                              **charset)
-
-    def ensemble_members(self, name):
-        """[(model, dictionary)] when `name` is a comma-separated list of
-        models or names an ensemble resource (NAME.ensemble.json, see
-        engine/ensemble.py); None for a single model."""
-        if ',' in name:
-            models = [self.resolve_model(part.strip(), 'recognition') for part in name.split(',') if part.strip()]
-            return [(model, self.dictionary_for(model)) for model in models]
-        if name.endswith('.onnx'):
-            return None
-        try:
-            path = self.resolve_model(name if name.endswith(ENSEMBLE) else name + ENSEMBLE, 'recognition',
-                                      suffix=ENSEMBLE)
-        except ModelError:
-            return None
-        return read_ensemble(path)
 
     def dictionary_for(self, model):
         """The dictionary parameter resolved; else `<model>.txt` beside the model
