@@ -61,9 +61,6 @@ def line_images(paths):
     return list(found.values())
 
 
-
-
-
 @click.command(context_settings={'help_option_names': ['-h', '--help']})
 @click.argument('paths', nargs=-1, required=True, type=click.Path(exists=True))
 @click.option('-m', '--model', default=AUTO, show_default=True,
