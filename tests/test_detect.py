@@ -306,10 +306,6 @@ def test_page_selection_overwrite_and_model_path(tmp_path):
     run(['ocrd', 'workspace', 'validate', '-q', 'OCR-D-SEG', '-s', 'pixel_density'], cwd=directory)
 
 
-def _box_line(x0, y0, x1, y1):
-    return Line(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32), 0.9)
-
-
 def test_column_gutter_is_not_merged_but_a_word_gap_is():
     """Two columns 0.9 line heights apart (a magazine page) stay apart; the same
     gap in one line whose neighbours run across it is a wide word gap."""
@@ -392,3 +388,17 @@ def test_narrow_gutter_after_a_short_line_keeps_columns_apart():
     justified = [_box_line(100, 100, 2000, 145), _box_line(100, 150, 900, 195), _box_line(1000, 152, 2000, 195),
                  _box_line(100, 200, 2000, 245)]
     assert len(merge_fragments(justified)) == 3
+
+
+def test_running_head_and_page_number_stay_apart_from_the_text_below():
+    """Detector boxes of the top of a book page (oldbooks_en's b017, unseen):
+    a centred running head, the page number at the right margin on the same
+    row, a paragraph below. The paragraph's first line runs under both, so it
+    joins neither (it joined the page number, and the running head came after
+    the whole paragraph): head, page number, paragraph."""
+    head, number = (889, 449, 1468, 482), (2151, 444, 2174, 482)
+    paragraph = [(273, 537, 2172, 585), (173, 607, 2170, 655), (173, 677, 2171, 725), (173, 747, 2170, 795),
+                 (173, 817, 1629, 867)]
+    regions = layout([_box_line(*box) for box in [number, head] + paragraph], merge=False)
+    assert [[tuple(int(v) for v in line.box) for line in region.lines] for region in regions] == \
+        [[head], [number], paragraph]

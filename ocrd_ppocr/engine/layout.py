@@ -238,12 +238,15 @@ def group_regions(lines, max_gap=1.5, min_overlap=0.3, max_height_ratio=1.5, spa
     pitches = [_centre(lines[j]) - _centre(lines[i]) for i, j in enumerate(below)
                if j is not None and max(lines[i].height, lines[j].height) <= usual]
     page_pitch = float(np.percentile(pitches, 75)) if pitches else None
+    beside = _row_neighbours(lines)
     regions = []
     for index, line in enumerate(lines):
         x0, y0, x1, y1 = line.box
         best = None
         for region in regions:
             last = region.lines[-1].box
+            if _spans_row(line, beside[id(region.lines[-1])], min_overlap):
+                continue
             height = min(y1 - y0, last[3] - last[1])
             if max(y1 - y0, last[3] - last[1]) > max_height_ratio * max(height, 1e-6):
                 continue
@@ -272,6 +275,29 @@ def group_regions(lines, max_gap=1.5, min_overlap=0.3, max_height_ratio=1.5, spa
 
 def _centre(line):
     return (line.box[1] + line.box[3]) / 2
+
+
+def _row_neighbours(lines):
+    """For each line (by id), the other lines on its row: overlapping it by
+    half a line height vertically, beside it horizontally (a running head and
+    its page number, the lines of neighbouring columns)."""
+    beside = {id(line): [] for line in lines}
+    for i, a in enumerate(lines):
+        for b in lines[i + 1:]:
+            (a0, ay0, a1, ay1), (b0, by0, b1, by1) = a.box, b.box
+            if min(ay1, by1) - max(ay0, by0) >= 0.5 * min(ay1 - ay0, by1 - by0) and (b0 >= a1 or a0 >= b1):
+                beside[id(a)].append(b)
+                beside[id(b)].append(a)
+    return beside
+
+
+def _spans_row(line, row, min_overlap):
+    """True if `line` also lies under another line of the row above (`row`:
+    the row neighbours of that line): a line of text running under both a
+    running head and its page number belongs to neither."""
+    x0, _, x1, _ = line.box
+    return any(min(x1, b[2]) - max(x0, b[0]) >= min_overlap * min(x1 - x0, b[2] - b[0])
+               for b in (other.box for other in row))
 
 
 def _next_below(index, lines):
