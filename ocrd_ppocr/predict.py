@@ -80,10 +80,12 @@ def line_images(paths):
               show_default=True, help="as ocrd-ppocr-recognize's `orthography`")
 @click.option('--hyphen', type=click.Choice(['-', '⸗', '¬', 'as-read']), default='-', show_default=True,
               help="as ocrd-ppocr-recognize's `hyphen`")
+@click.option('--quotes', type=click.Choice(['typographic', 'as-read']), default='typographic', show_default=True,
+              help="as ocrd-ppocr-recognize's `quotes`")
 @click.option('--batch-size', default=1, show_default=True, help="as ocrd-ppocr-recognize's `batch_size`")
 @click.option('--threads', default=0, show_default=True, help='ONNX Runtime threads (0: one per core)')
 @click.option('--device', type=click.Choice(['cpu', 'cuda']), default='cpu', show_default=True)
-def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blacklist, orthography, hyphen,
+def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blacklist, orthography, hyphen, quotes,
          batch_size, threads, device):
     """Recognise the line images in PATHS (files, or folders searched
     recursively) and write `<stem>.pred.txt` beside each (or below
@@ -116,7 +118,7 @@ def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blac
             readings = recognizer.read_all(crops) if len(members) > 1 else [recognizer.recognize(crops)]
         results = recognizer.vote(readings) if len(readings) > 1 else readings[0]
         for number, (((path, relative, root), _), result) in enumerate(zip(batch, results)):
-            text = ' '.join(text_options(result, hyphen, orthography).text.split())
+            text = ' '.join(text_options(result, hyphen, orthography, quotes).text.split())
             target = Path(output_dir) / relative if output_dir else root / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             Path(f'{target}.pred.txt').write_text(text + '\n', encoding='utf-8')
@@ -126,7 +128,7 @@ def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blac
                 pairs.append((truth, text))
                 for member, reading in enumerate(readings):  # each voter's own reading, for comparison
                     member_pairs.setdefault(member, []).append(
-                        (truth, text_options(reading[number], hyphen, orthography).text))
+                        (truth, text_options(reading[number], hyphen, orthography, quotes).text))
     for path in unreadable:
         click.echo(f'{path}: not a readable image, skipped', err=True)
     seconds = time.time() - started

@@ -1,13 +1,19 @@
 """Fraktur spelling (orthography=fraktur): long s and combining small e put
 back by rule, checked against the OCR-D ground truth of kant_aufklaerung_1784."""
+from pathlib import Path
+
+from click.testing import CliRunner
 from rapidfuzz.distance import Levenshtein
 
 from conftest import KANT
 from ocrd_ppocr.engine.orthography import (fraktur_spelling, fraktur_text, line_end_hyphen, line_end_hyphen_text,
-                                           modern_spelling, modern_text)
+                                           modern_spelling, modern_text, typographic_quotes,
+                                           typographic_quotes_text)
+from ocrd_ppocr.predict import main as predict_main
 from ocrd_ppocr.engine.recognize import CharResult, LineResult
 from scoring import page_lines
 
+RECOGNIZE_DATA = Path(__file__).parent / 'data' / 'recognize'
 E = '\u0364'  # combining latin small letter e
 
 
@@ -115,3 +121,28 @@ def test_modern_small_e_read_alone_joins_its_vowel():
     assert line.chars[1].alternatives == [('ä', 0.8), ('ö', 0.1)]
     assert line.chars[2].alternatives == [('r', 0.9)]
     assert line.confidence == 0.8
+
+
+def test_straight_double_quotes_become_typographic_by_their_place():
+    assert typographic_quotes_text('"Can you imagine," he said') == '“Can you imagine,” he said'
+    assert typographic_quotes_text('the "human face divine." The') == 'the “human face divine.” The'
+    assert typographic_quotes_text('(„Ja" und "so")') == '(„Ja“ und “so”)'  # German closes „ with “
+    assert typographic_quotes_text('Worte, ” sagte') == 'Worte, ” sagte'  # typographic ones stay
+    assert typographic_quotes_text("it's 'so'") == "it's 'so'"  # apostrophes and single quotes stay
+    line = typographic_quotes(LineResult('"Ja"', 0.9, [CharResult(c, 0.9, i, i + 1, [(c, 0.9), ("'", 0.05)])
+                                                       for i, c in enumerate('"Ja"')]))
+    assert line.text == '“Ja”' and [c.char for c in line.chars] == ['“', 'J', 'a', '”']
+    assert line.chars[0].alternatives == [('“', 0.9), ("'", 0.05)] and (line.chars[3].x0, line.chars[3].x1) == (3, 4)
+
+
+def test_a_closing_quote_read_straight_is_written_typographic(tmp_path):
+    """A real Fraktur line (tests/data/recognize/closing_quote.jpg) whose
+    closing quote PP-OCRv6_rec_small reads as a straight one: by default the
+    text ends in ” as printed and as the GT writes it; quotes as-read keeps "."""
+    (tmp_path / 'line.jpg').write_bytes((RECOGNIZE_DATA / 'closing_quote.jpg').read_bytes())
+    truth = (RECOGNIZE_DATA / 'closing_quote.gt.txt').read_text(encoding='utf-8').strip()
+    assert truth.endswith('verwenden.”')
+    for quotes, ending in (('typographic', 'verwenden.”'), ('as-read', 'verwenden."')):
+        result = CliRunner().invoke(predict_main, ['-m', 'PP-OCRv6_rec_small', '--quotes', quotes, str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / 'line.pred.txt').read_text(encoding='utf-8').strip().endswith(ending)

@@ -198,7 +198,8 @@ class RecognizeProcessor(PpocrProcessor):
             for (i, crop), result in zip(flagged, second):
                 if result.confidence > results[i].confidence:
                     crops[i], results[i] = crop, result
-        results = [text_options(result, self.parameter['hyphen'], self.parameter['orthography']) for result in results]
+        results = [text_options(result, self.parameter['hyphen'], self.parameter['orthography'], self.parameter['quotes'])
+                   for result in results]
         for job, crop, result in zip(jobs, crops, results):
             job[1], job[3] = crop, result
         return choice
