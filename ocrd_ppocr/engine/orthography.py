@@ -148,11 +148,9 @@ def line_end_hyphen(line, hyphen):
     if len(chars) < 2 or chars[-1].char not in LINE_END_HYPHENS or not _ends_in_letter(chars[-2].char):
         return line
     last = chars[-1]
-    alternatives = {}  # hyphen marks read as alternatives are the one hyphen now
-    for alternative, p in last.alternatives:
-        alternative = hyphen if alternative in LINE_END_HYPHENS else alternative
-        alternatives[alternative] = max(p, alternatives.get(alternative, 0.0))
-    chars = chars[:-1] + [CharResult(hyphen, last.conf, last.x0, last.x1, list(alternatives.items()))]
+    # hyphen marks read as alternatives are the one hyphen now
+    chars = chars[:-1] + [CharResult(hyphen, last.conf, last.x0, last.x1,
+                                     _merged_as(last.alternatives, LINE_END_HYPHENS, hyphen))]
     return replace(line, text=''.join(char.char for char in chars), chars=chars)
 
 
@@ -194,7 +192,7 @@ def typographic_quotes(line):
         if char.char == '"':
             following = line.chars[index + 1].char[:1] if index + 1 < len(line.chars) else ''
             quote = _quote_after(written, following)
-            char = CharResult(quote, char.conf, char.x0, char.x1, _merged_as(char.alternatives, '"', quote))
+            char = CharResult(quote, char.conf, char.x0, char.x1, _merged_as(char.alternatives, ('"',), quote))
         chars.append(char)
         written += char.char
     return replace(line, text=written, chars=chars)
@@ -216,11 +214,11 @@ def _quote_after(written, following):
     return '“' if opened_low else '”'
 
 
-def _merged_as(alternatives, old, new):
-    """`alternatives` with `old` written as `new`; equal ones merged at the highest probability."""
+def _merged_as(alternatives, olds, new):
+    """`alternatives` with each of `olds` written as `new`; equal ones merged at the highest probability."""
     merged = {}
     for alternative, p in alternatives:
-        alternative = new if alternative == old else alternative
+        alternative = new if alternative in olds else alternative
         merged[alternative] = max(p, merged.get(alternative, 0.0))
     return list(merged.items())
 
