@@ -81,7 +81,8 @@ class DetectProcessor(PpocrProcessor):
             fixed_for_preset(options, preset, self.parameter['tile_scale'])
         model = self.resolve_model(name, 'detection')
         self.detector = TextDetector(model, options, threads=self.parameter['num_threads'],
-                                     device=self.parameter['device'])
+                                     device=self.parameter['device'],
+                                     precision='float32' if preset else self.parameter['precision'])
         self.logger.info('detection model %s', model)
 
     def process_page_pcgts(self, *input_pcgts, page_id=None):
