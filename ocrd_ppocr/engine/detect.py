@@ -15,7 +15,6 @@ import numpy as np
 import pyclipper
 from shapely.geometry import Polygon
 
-from .int8 import with_precision
 from .pixels import as_bgr
 from .session import ModelError, load_session
 
@@ -107,9 +106,8 @@ def normalise(image, shape):
 class TextDetector:
     """A DB detector built from an ONNX file; `detect(image)` returns text boxes."""
 
-    def __init__(self, model_path, options=None, threads=0, device='cpu', precision='float32'):
-        # precision int8: the INT8 graph derived from this float file (int8.py)
-        self.session = load_session(with_precision(model_path, precision, 'det'), threads, device)
+    def __init__(self, model_path, options=None, threads=0, device='cpu'):
+        self.session = load_session(model_path, threads, device)
         check_detector(self.session, model_path)
         self.input_name = self.session.get_inputs()[0].name
         self.options = options or DetectorOptions()

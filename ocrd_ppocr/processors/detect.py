@@ -81,8 +81,7 @@ class DetectProcessor(PpocrProcessor):
             fixed_for_preset(options, preset, self.parameter['tile_scale'])
         model = self.resolve_model(name, 'detection')
         self.detector = TextDetector(model, options, threads=self.parameter['num_threads'],
-                                     device=self.parameter['device'],
-                                     precision='float32' if preset else self.parameter['precision'])
+                                     device=self.parameter['device'])
         self.logger.info('detection model %s', model)
 
     def process_page_pcgts(self, *input_pcgts, page_id=None):

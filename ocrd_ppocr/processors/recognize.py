@@ -90,7 +90,7 @@ class RecognizeProcessor(PpocrProcessor):
                 detection_model = self.with_preset('detection_model', preset.det_model)
                 fixed_for_preset(options, preset, self.parameter['tile_scale'])
             self.detector = TextDetector(self.resolve_model(detection_model, 'detection'),
-                                         options, threads=threads, device=device, precision=self.precision)
+                                         options, threads=threads, device=device)
         if self.chooser:
             self.logger.info('recognition models %s, chosen per line', ' and '.join(AUTO_MODELS.values()))
         else:
