@@ -5,6 +5,7 @@ falls on all of them alike (only ratios within one run count).
 
     python -m benchmarks.levers speed --out DIR [--levers default,int8] [--rounds 2]
     python -m benchmarks.levers accuracy --out DIR [--levers default,int8] [--val-every 3]
+    python -m benchmarks.levers report --speed S.json --accuracy A.json [A2.json...] --out docs/results/levers-DATE
 
 speed: CPU seconds per page (this process's user + system time, ONNX
 Runtime's threads included) of our one pass (ocrd-ppocr-recognize -P
@@ -222,9 +223,64 @@ def accuracy(args, levers):
     return rows
 
 
+def markdown(speed_rows, accuracy_rows, notes):
+    """The report's tables: CPU per page and its ratio to the baseline, the
+    models' shares; each lever's CER on the guards and its change."""
+    lines = ['# Inference levers (benchmarks/levers.py)', '', notes, '',
+             '| run | set | chain | lever | CPU s/page | ratio | detector | recognisers | line classifier | '
+             'outside the models |', '|---|---|---|---|---|---|---|---|---|---|']
+    for row in sorted(speed_rows, key=lambda r: (r['run'], r['dataset'], r['chain'])):
+        models = row['models_cpu_s_per_page']
+        shares = [sum(v for k, v in models.items() if key in k) for key in ('_det', '_rec', '_cls')]
+        lines.append(f"| {row['run']} | {row['dataset']} | {row['chain']} | {row['lever']} | {row['cpu_s_per_page']:.2f} | "
+                     f"{row['ratio']:.2f} | {shares[0]:.2f} | {shares[1]:.2f} | {shares[2]:.3f} | "
+                     f"{row['cpu_s_per_page'] - sum(shares):.2f} |")
+    base = accuracy_rows[0]
+    keys = [('bebel_gt_lines_line_CER', 'bebel GT lines, line CER %'),
+            ('fraktur_val_line_CER', f"fraktur_lines/val (every 3rd: {base['fraktur_val_lines']} lines), line CER %"),
+            ('oldbooks_en_page_CER', 'oldbooks_en, page CER %')]
+    lines += ['', '| lever | ' + ' | '.join(label for _, label in keys) + ' |', '|---|' + '---|' * len(keys)]
+    for row in accuracy_rows:
+        cells = []
+        for key, _ in keys:
+            if row.get(key) is None:
+                cells.append('n/a')
+            else:
+                delta = 100 * (row[key] - base[key])
+                cells.append(f'{100 * row[key]:.3f}' + ('' if row is base else f' ({delta:+.3f})'))
+        lines.append(f"| {row['lever']} | " + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def report(args):
+    speed_reports = [json.loads(Path(path).read_text()) for path in args.speed]
+    for number, speed_report in enumerate(speed_reports, 1):
+        for row in speed_report['rows']:
+            row['run'] = number
+    accuracy_rows = [row for path in args.accuracy for row in json.loads(Path(path).read_text())['rows']]
+    accuracy_rows = list({row['lever']: row for row in accuracy_rows}.values())  # first the baseline
+    runs = '; '.join(f"run {number}: best of {r.get('rounds', 1)} timed round(s) after a warm-up, load average "
+                     + ', '.join(f"{key.replace('load_', '').replace('_', ' ')} {r[key][0]:.1f}"
+                                 for key in ('load_at_start', 'load_at_end') if key in r)
+                     + (f" ({r['note']})" if r.get('note') else '') for number, r in enumerate(speed_reports, 1))
+    notes = ("CPU seconds per page (process user + system time; levers interleaved in one process, each run "
+             f"against its own defaults; {runs}; 2 cores shared with other work: only the ratios within a run "
+             "count), and the guards: "
+             "evaluate.py's line CER on bebel's GT lines and on fraktur_lines/val (read as ocrd-ppocr-predict "
+             "reads them), page CER on oldbooks_en; in brackets the change against the defaults, in points. "
+             "A lever becomes a default only within 0.05 points on all three (issue 31). None of these sets "
+             "chose a lever's settings.")
+    out = Path(args.out)
+    out.with_suffix('.json').write_text(json.dumps({'speed': speed_reports, 'accuracy': accuracy_rows}, indent=1))
+    out.with_suffix('.md').write_text(markdown([row for r in speed_reports for row in r['rows']], accuracy_rows, notes),
+                                      encoding='utf-8')
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('what', choices=['speed', 'accuracy'])
+    parser.add_argument('what', choices=['speed', 'accuracy', 'report'])
+    parser.add_argument('--speed', nargs='+', help='report: speed JSONs (each its own run: ratios within a run)')
+    parser.add_argument('--accuracy', nargs='+', help='report: accuracy JSONs, the first holds the baseline')
     parser.add_argument('--out', required=True, help='scratch workspaces and the JSON report go here')
     parser.add_argument('--data', default=os.environ.get('BENCH_DATA', str(DATA)))
     parser.add_argument('--levers', default='default,int8', help=f'comma-separated, the first is the baseline: '
@@ -232,16 +288,18 @@ def main(argv=None):
     parser.add_argument('--rounds', type=int, default=2, help='timed rounds (speed; the best counts)')
     parser.add_argument('--val-every', type=int, default=3, help='fraktur_lines/val: every n-th line')
     args = parser.parse_args(argv)
+    if args.what == 'report':
+        return report(args)
     levers = args.levers.split(',')
     unknown = set(levers) - set(LEVERS)
     if unknown:
         parser.error(f'unknown levers {sorted(unknown)}')
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    started = time.time()
+    started, load = time.time(), os.getloadavg()
     rows = speed(args, levers) if args.what == 'speed' else accuracy(args, levers)
-    report = {'what': args.what, 'levers': {name: LEVERS[name] for name in levers}, 'rows': rows,
-              'load_at_start': os.getloadavg(), 'seconds': time.time() - started}
-    (Path(args.out) / f'levers-{args.what}.json').write_text(json.dumps(report, indent=1))
+    result = {'what': args.what, 'levers': {name: LEVERS[name] for name in levers}, 'rows': rows,
+              'rounds': args.rounds, 'load_at_start': load, 'seconds': time.time() - started}
+    (Path(args.out) / f'levers-{args.what}.json').write_text(json.dumps(result, indent=1))
     print(json.dumps(rows, indent=1))
 
 
