@@ -53,6 +53,9 @@ class RecognizeProcessor(PpocrProcessor):
         self.station = bool(preset and preset.station)
         # the presets bring their own (station) graphs: precision is for the installed float models
         self.precision = 'float32' if preset else self.parameter['precision']
+        if preset and self.parameter['precision'] != 'float32':
+            self.logger.warning('precision %s ignored: preset %s brings its own models', self.parameter['precision'],
+                                self.parameter['preset'])
         if self.station:
             # MaixCDK's PP_OCR: its crops (no margin, no masking), 320-pixel pieces, no orientation classifier
             self.recognizer = StationRecognizer(model, dictionary, threads=threads, device=device,
