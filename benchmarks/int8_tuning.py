@@ -19,6 +19,7 @@ from .datasets import DATA
 RECIPES = {
     'minmax': {'method': 'minmax', 'keep_ends': False},
     'minmax+ends-float': {'method': 'minmax', 'keep_ends': True},
+    'minmax-conv-only': {'method': 'minmax', 'keep_ends': False, 'ops': ['Conv']},
 }
 MODELS = ('PP-OCRv6_rec_small', 'PP-OCRv6_rec_small_fraktur')
 

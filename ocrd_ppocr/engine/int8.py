@@ -37,8 +37,9 @@ OP_TYPES = ['Conv', 'MatMul']
 # How the graph is quantised: `method` of calibration ('minmax'; ONNX
 # Runtime's percentile calibration needs inputs of one shape, lines are not),
 # `keep_ends`: the first Conv (it sees the raw pixels) and the last MatMul
-# (the recogniser's classifier over all characters) stay float.
-RECIPE = {'method': 'minmax', 'keep_ends': False}
+# (the recogniser's classifier over all characters) stay float; `ops`: the
+# operator types quantised.
+RECIPE = {'method': 'minmax', 'keep_ends': False, 'ops': OP_TYPES}
 
 
 def cache_dir():
@@ -121,7 +122,7 @@ def _quantise(model_path, target, role, recipe):
         try:
             method = {'minmax': CalibrationMethod.MinMax, 'percentile': CalibrationMethod.Percentile}[recipe['method']]
             quantize_static(str(source), str(quantised), reader, quant_format=QuantFormat.QDQ,
-                            op_types_to_quantize=OP_TYPES, per_channel=True, activation_type=QuantType.QUInt8,
+                            op_types_to_quantize=recipe['ops'], per_channel=True, activation_type=QuantType.QUInt8,
                             weight_type=QuantType.QInt8, calibrate_method=method,
                             nodes_to_exclude=_ends(model) if recipe['keep_ends'] else [],
                             extra_options={'CalibPercentile': 99.999})
