@@ -95,6 +95,7 @@ def run_systems(scratch, runner, args):
     if scratch.dataset.orthography != 'as-read':
         runs.append(runner.ours_chain(*DEFAULT_PAIR, orthography='as-read'))  # what the model itself reads
     runs.append(runner.ours_one_pass(*DEFAULT_PAIR))
+    runs.append(runner.ours_one_pass(*DEFAULT_PAIR, {'precision': 'int8'}))  # the INT8 option (issue 31)
     runs += [runner.ours_gt_lines(r) for r in (RECOGNISERS if args.full else [DEFAULT_RECOGNISER])]
     if scratch.dataset.maixcam_tile_scale:
         # the station's pipeline reads GT lines; whole pages go through our

@@ -102,14 +102,20 @@ class Runner:
                          'no parameters (model auto: PP-OCRv6_rec_small and PP-OCRv6_rec_small_fraktur, hyphen -)',
                          self.ws.outputs(grp), runs, _add_floors(det_floor, rec_floor))
 
-    def ours_one_pass(self, detector, recogniser):
-        """ocrd-ppocr-recognize -P segmentation true: detect and recognise in one process."""
-        grp = f'BENCH-ONEPASS-{detector}-{recogniser}'
+    def ours_one_pass(self, detector, recogniser, extra=None):
+        """ocrd-ppocr-recognize -P segmentation true: detect and recognise in one
+        process; `extra`: more -P parameters (e.g. precision int8), named in the row."""
+        extra = dict(extra or {})
+        suffix = ''.join(f'-{k}-{v}' for k, v in extra.items())
+        grp = f'BENCH-ONEPASS-{detector}-{recogniser}{suffix}'
         params, note = self.spelling()
         cmd = self.processor('ocrd-ppocr-recognize', self.ws.dataset.img_grp, grp,
-                             {'model': recogniser, 'segmentation': 'true', 'detection_model': detector, **params})
+                             {'model': recogniser, 'segmentation': 'true', 'detection_model': detector, **params,
+                              **extra})
         runs = [{'total_s': m.wall_s, 'cpu_s': m.cpu_s, 'max_rss_mb': m.max_rss_mb} for m in self.timed(cmd, grp)]
-        return SystemRun('ocrd_ppocr recognize segmentation=true', self.ws.dataset.name, f'{detector} + {recogniser}',
+        named = ''.join(f' {k}={v}' for k, v in extra.items())
+        return SystemRun(f'ocrd_ppocr recognize segmentation=true{named}', self.ws.dataset.name,
+                         f'{detector} + {recogniser}',
                          f'one pass (detect + recognise in one process), otherwise defaults{note}',
                          self.ws.outputs(grp), runs, _add_floors(self.floor(cmd, grp)))
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .engine.ensemble import EnsembleRecognizer
+from .engine.int8 import PRECISIONS
 from .engine.model_choice import AUTO, AUTO_MODELS, FRAKTUR, GENERAL, build_chooser
 from .engine.orthography import text_options
 from .engine.recognize import TextRecognizer
@@ -85,13 +86,15 @@ def line_images(paths):
 @click.option('--batch-size', default=1, show_default=True, help="as ocrd-ppocr-recognize's `batch_size`")
 @click.option('--threads', default=0, show_default=True, help='ONNX Runtime threads (0: one per core)')
 @click.option('--device', type=click.Choice(['cpu', 'cuda']), default='cpu', show_default=True)
+@click.option('--precision', type=click.Choice(PRECISIONS), default='float32', show_default=True,
+              help="as ocrd-ppocr-recognize's `precision`")
 def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blacklist, orthography, hyphen, quotes,
-         batch_size, threads, device):
+         batch_size, threads, device, precision):
     """Recognise the line images in PATHS (files, or folders searched
     recursively) and write `<stem>.pred.txt` beside each (or below
     --output-dir). Where a `<stem>.gt.txt` lies beside an image, the CER of
     the readings against it is reported at the end."""
-    options = dict(threads=threads, device=device, batch_size=batch_size, top_k=1,
+    options = dict(threads=threads, device=device, batch_size=batch_size, top_k=1, precision=precision,
                    script=script, whitelist=char_whitelist, blacklist=char_blacklist)
     chooser = None
     try:

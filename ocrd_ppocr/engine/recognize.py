@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from .charset import allowed_classes
+from .int8 import with_precision
 from .pixels import as_bgr
 from .session import ModelError, load_session, model_metadata
 
@@ -111,8 +112,9 @@ class TextRecognizer:
 
     def __init__(self, model_path, dictionary_path=None, threads=0, device='cpu',
                  batch_size=BATCH_SIZE, max_width=MAX_WIDTH, top_k=3, fixed_width=None,
-                 script='any', whitelist='', blacklist=''):
-        self.session = load_session(model_path, threads, device)
+                 script='any', whitelist='', blacklist='', precision='float32'):
+        # precision int8: the INT8 graph derived from this float file (int8.py)
+        self.session = load_session(with_precision(model_path, precision, 'rec'), threads, device)
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         shape = inputs[0].shape if len(inputs) == 1 else []
         fixed_height = len(shape) == 4 and isinstance(shape[2], int) and shape[2] != HEIGHT

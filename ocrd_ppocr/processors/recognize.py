@@ -51,20 +51,26 @@ class RecognizeProcessor(PpocrProcessor):
         charset = {'script': self.parameter['script'], 'whitelist': self.parameter['char_whitelist'],
                    'blacklist': self.parameter['char_blacklist']}
         self.station = bool(preset and preset.station)
+        # the presets bring their own (station) graphs: precision is for the installed float models
+        self.precision = 'float32' if preset else self.parameter['precision']
+        if preset and self.parameter['precision'] != 'float32':
+            self.logger.warning('precision %s ignored: preset %s brings its own models', self.parameter['precision'],
+                                self.parameter['preset'])
         if self.station:
             # MaixCDK's PP_OCR: its crops (no margin, no masking), 320-pixel pieces, no orientation classifier
             self.recognizer = StationRecognizer(model, dictionary, threads=threads, device=device,
                                                 top_k=top_k, **charset)
         elif members and len(members) > 1:  # several models vote on every line (engine/voting.py)
             self.recognizer = EnsembleRecognizer(members, threads=threads, device=device,
-                                                 batch_size=self.parameter['batch_size'], top_k=top_k, **charset)
+                                                 batch_size=self.parameter['batch_size'], top_k=top_k,
+                                                 precision=self.precision, **charset)
             self.logger.info('recognition by an ensemble of %d models voting: %s', len(members),
                              ', '.join(os.path.basename(member) for member, _ in members))
         else:
             self.recognizer = TextRecognizer(model, dictionary, threads=threads, device=device,
                                              batch_size=1 if preset else self.parameter['batch_size'],
                                              top_k=top_k, fixed_width=preset.rec_width if preset else None,
-                                             **charset)
+                                             precision=self.precision, **charset)
         unreadable = sorted(set(self.parameter['char_whitelist']) - set(self.recognizer.labels))
         if unreadable:
             self.logger.warning('char_whitelist: %s not in the dictionary of %s, so never read',
@@ -100,7 +106,7 @@ class RecognizeProcessor(PpocrProcessor):
         sibling = os.path.splitext(fraktur)[0] + '.txt'  # not the `dictionary` parameter: that is the general model's
         return build_chooser(self.recognizer, fraktur, sibling if os.path.isfile(sibling) else None,
                              threads=threads, device=device, batch_size=self.parameter['batch_size'], top_k=top_k,
-                             **charset)
+                             precision=self.precision, **charset)
 
     def dictionary_for(self, model):
         """The dictionary parameter resolved; else `<model>.txt` beside the model
