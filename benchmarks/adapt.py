@@ -24,6 +24,10 @@ on: its validation works, `val_groups` in
 ocrd_ppocr/patches/PP-OCRv6_rec_small_fraktur.report.json); of each work's
 lines, shuffled with the same seed, the first WORK_TRAIN_LINES (35) are
 trained on, the other 11-15 held out. fraktur_lines/val is never used.
+The works start from WORK_BASE, PP-OCRv6_rec_small (no Fraktur training,
+6-10 % CER on them): PP-OCRv6_rec_small_fraktur reads them with 0-2 % CER
+already, too close to tell settings apart, while the books that matter
+(early prints, 12-18 % before) are far from any base model.
 """
 import argparse
 import json
@@ -51,6 +55,7 @@ FRAKTUR_LINES = DATA / 'fraktur_lines' / 'train'
 WORKS = ['1801-bub_gb_R-4TAAAAQAAJ', '1804-bub_gb_ZrE5AAAAcAAJ', '1815-allgemeineliter20unkngoog',
          '1827-heine_lieder']
 WORK_TRAIN_LINES = 35
+WORK_BASE = 'PP-OCRv6_rec_small'  # a base model far from the works (see above)
 
 
 def book_lines(mets, grp):
@@ -93,11 +98,11 @@ def export_book(name, folder, seed=1, test_limit=None):
     return {part: len(chosen) for part, chosen in parts.items()}
 
 
-def predict(model, folder, output):
+def predict(model, folder, output, threads=2):
     """(held-out CER %, [CER % of each voter alone]) of `model` on `folder`,
     from ocrd-ppocr-predict's summary lines."""
     result = subprocess.run([sys.executable, '-m', 'ocrd_ppocr.predict', '-m', str(model), '-o', str(output),
-                             '--threads', '2', str(folder)], capture_output=True, text=True, check=True)
+                             '--threads', str(threads), str(folder)], capture_output=True, text=True, check=True)
     lines = result.stdout.splitlines()
     cer = float(next(l for l in lines if l.startswith('CER ')).split()[1])
     alone = next((l for l in lines if l.startswith('CER of each model alone')), None)
@@ -105,34 +110,36 @@ def predict(model, folder, output):
     return cer, members
 
 
-def adapt(name, out, test_limit=None, train_args=(), reuse=False, with_base=False, before=True):
+def adapt(name, out, test_limit=None, train_args=(), reuse=False, with_base=False, before=True, threads=2):
     folder = Path(out) / name
     counts = export_book(name, folder, test_limit=test_limit)
     models = folder / 'models'
+    base = BASE if name in BOOKS else WORK_BASE
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_before = usage.ru_utime + usage.ru_stime
     started = time.time()
     if not (reuse and (models / f'{name}.report.json').is_file()):
         with open(folder / 'train.log', 'w') as log:
             subprocess.run([sys.executable, '-m', 'ocrd_ppocr.training.cli', str(folder / 'train'), '-o',
-                            name, '-m', BASE, '--install-dir', str(models), '--overwrite', *train_args],
+                            name, '-m', base, '--install-dir', str(models), '--overwrite', '--threads', str(threads),
+                            *train_args],
                            check=True, stdout=log, stderr=subprocess.DEVNULL)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     report = json.loads((models / f'{name}.report.json').read_text())
-    row = {'book': name, **counts, 'training_minutes': round(report['training_seconds'] / 60, 2),
+    row = {'book': name, 'base': base, **counts, 'training_minutes': round(report['training_seconds'] / 60, 2),
            'chosen': report.get('chosen'), 'cross_validation_cer': report.get('cross_validation_cer')}
     if time.time() - started > report['training_seconds']:  # trained here: its CPU time too
         # CPU minutes / 2: about the wall time on 2 idle cores (the wall time counts other load too)
         row['cpu_minutes_per_2_cores'] = round((usage.ru_utime + usage.ru_stime - cpu_before) / 120, 2)
     if before:
-        row['cer_before'], _ = predict(BASE, folder / 'test', folder / 'pred_base')
-    row['cer_voted'], members = predict(models / name, folder / 'test', folder / 'pred')
+        row['cer_before'], _ = predict(base, folder / 'test', folder / 'pred_base', threads)
+    row['cer_voted'], members = predict(models / name, folder / 'test', folder / 'pred', threads)
     row['cer_members'] = members
     row['cer_one_model'] = round(sum(members) / len(members), 2)
     if with_base:  # the base model as one more voter
         from ocrd_ppocr.engine.ensemble import read_ensemble
-        voters = [model for model, _ in read_ensemble(models / f'{name}.ensemble.json')] + [BASE]
-        row['cer_voted_with_base'], _ = predict(','.join(voters), folder / 'test', folder / 'pred_with_base')
+        voters = [model for model, _ in read_ensemble(models / f'{name}.ensemble.json')] + [base]
+        row['cer_voted_with_base'], _ = predict(','.join(voters), folder / 'test', folder / 'pred_with_base', threads)
     return row
 
 
@@ -146,6 +153,7 @@ def main(argv=None):
     parser.add_argument('--out', default='/tmp/ocrd-ppocr-adapt')
     parser.add_argument('--reuse', action='store_true', help='models trained by an earlier run: recognition only')
     parser.add_argument('--no-before', action='store_true', help="not the base model's CER (known from another run)")
+    parser.add_argument('--threads', type=int, default=2, help='CPU threads of training and recognition')
     parser.add_argument('--with-base', action='store_true', help='also the vote with the base model as a voter')
     parser.add_argument('train_args', nargs='*', help='extra ocrd-ppocr-train options (after --)')
     args = parser.parse_args(argv)
@@ -155,7 +163,7 @@ def main(argv=None):
     rows = []
     for book in books:
         row = adapt(book, args.out, 40 if args.quick else None, args.train_args, args.reuse, args.with_base,
-                    not args.no_before)
+                    not args.no_before, args.threads)
         print(json.dumps(row, ensure_ascii=False), flush=True)
         rows.append(row)
     keys = [k for k in ('cer_before', 'cer_one_model', 'cer_voted', 'cer_voted_with_base', 'training_minutes',
