@@ -98,7 +98,7 @@ def export_book(name, folder, seed=1, test_limit=None):
     return {part: len(chosen) for part, chosen in parts.items()}
 
 
-def predict(model, folder, output, threads=2):
+def predict(model, folder, output, threads=0):
     """(held-out CER %, [CER % of each voter alone]) of `model` on `folder`,
     from ocrd-ppocr-predict's summary lines."""
     result = subprocess.run([sys.executable, '-m', 'ocrd_ppocr.predict', '-m', str(model), '-o', str(output),
@@ -110,7 +110,7 @@ def predict(model, folder, output, threads=2):
     return cer, members
 
 
-def adapt(name, out, test_limit=None, train_args=(), reuse=False, with_base=False, before=True, threads=2):
+def adapt(name, out, test_limit=None, train_args=(), reuse=False, with_base=False, before=True, threads=0):
     folder = Path(out) / name
     counts = export_book(name, folder, test_limit=test_limit)
     models = folder / 'models'
@@ -121,8 +121,8 @@ def adapt(name, out, test_limit=None, train_args=(), reuse=False, with_base=Fals
     if not (reuse and (models / f'{name}.report.json').is_file()):
         with open(folder / 'train.log', 'w') as log:
             subprocess.run([sys.executable, '-m', 'ocrd_ppocr.training.cli', str(folder / 'train'), '-o',
-                            name, '-m', base, '--install-dir', str(models), '--overwrite', '--threads', str(threads),
-                            *train_args],
+                            name, '-m', base, '--install-dir', str(models), '--overwrite',
+                            *(['--threads', str(threads)] if threads else []), *train_args],
                            check=True, stdout=log, stderr=subprocess.DEVNULL)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     report = json.loads((models / f'{name}.report.json').read_text())
@@ -153,7 +153,8 @@ def main(argv=None):
     parser.add_argument('--out', default='/tmp/ocrd-ppocr-adapt')
     parser.add_argument('--reuse', action='store_true', help='models trained by an earlier run: recognition only')
     parser.add_argument('--no-before', action='store_true', help="not the base model's CER (known from another run)")
-    parser.add_argument('--threads', type=int, default=2, help='CPU threads of training and recognition')
+    parser.add_argument('--threads', type=int, default=0,
+                        help="CPU threads of training and recognition (0: each tool's own default)")
     parser.add_argument('--with-base', action='store_true', help='also the vote with the base model as a voter')
     parser.add_argument('train_args', nargs='*', help='extra ocrd-ppocr-train options (after --)')
     args = parser.parse_args(argv)
