@@ -191,14 +191,15 @@ def test_checkpoints_stay_out_of_the_install_folder(fine_tuned):
 def test_small_ground_truth_gets_folds_and_a_budget():
     from ocrd_ppocr.training.defaults import LINE_PASSES, choose
 
-    nothing = dict.fromkeys(['folds', 'epochs', 'patience', 'trainable', 'augment', 'class_sample'])
+    nothing = dict.fromkeys(['folds', 'epochs', 'patience', 'trainable', 'augment', 'class_sample', 'learning_rate'])
     chosen, reasons = choose(60, nothing, explicit_validation=False)
     assert chosen['folds'] == 5 and chosen['trainable'] == 'neck' and chosen['class_sample'] > 0
+    assert chosen['learning_rate'] == 1e-3 and 'learning_rate' in reasons  # few steps: a higher rate
     assert 60 * 4 * chosen['epochs'] <= LINE_PASSES * 1.1 and 'folds' in reasons and 'epochs' in reasons
     assert choose(150, nothing, False)[0]['folds'] == 3
     assert choose(60, nothing, explicit_validation=True)[0]['folds'] == 1  # --val: one model, as before
     assert choose(5000, nothing, False)[0] == {'folds': 1, 'epochs': 10, 'patience': 3, 'trainable': 'neck',
-                                              'augment': 'all', 'class_sample': 0}
+                                              'augment': 'all', 'class_sample': 0, 'learning_rate': 5e-4}
     assert choose(60, dict(nothing, epochs=2, folds=3), False)[0]['epochs'] == 2  # the user's choice wins
 
 

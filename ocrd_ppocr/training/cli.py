@@ -79,7 +79,7 @@ def dictionary_beside(model):
 @click.option('--overwrite', is_flag=True, help='replace an existing model of that name')
 @click.option('--epochs', type=int, help='default: 10; with folds sized to the lines (6-20, see the report)')
 @click.option('--batch-size', default=8, show_default=True)
-@click.option('--learning-rate', default=5e-4, show_default=True)
+@click.option('--learning-rate', type=float, help='peak learning rate (default: 5e-4; with folds 1e-3)')
 @click.option('--trainable', type=click.Choice(['neck', 'stage', 'all']),
               help="'neck' (the default): backbone frozen (runs in ONNX Runtime, fast on CPU); "
                    "'stage': also the backbone's last stage; 'all': every layer")
@@ -95,7 +95,8 @@ def dictionary_beside(model):
 @click.option('--max-steps', default=0, show_default=True, help='stop after this many batches (0: no limit)')
 @click.option('--stop-after-epoch', default=0, show_default=True,
               help='end this run after that epoch, keeping the schedule of --epochs (continue with --resume)')
-@click.option('--threads', default=0, show_default=True, help='CPU threads (0: all)')
+@click.option('--threads', default=0, show_default=True,
+              help='CPU threads (0: all; with folds and the backbone frozen, one)')
 @click.option('--device', type=click.Choice(['cpu', 'cuda']), default='cpu', show_default=True)
 @click.option('--resume', type=click.Path(exists=True, dir_okay=False), help='continue from a checkpoint.pt')
 @click.option('--work-dir', type=click.Path(file_okay=False),
@@ -178,11 +179,16 @@ def run(ground_truth, name, base, dictionary, file_grp, val_paths, val_fraction,
     if len(skipped) > 20:
         log(f'... and {len(skipped) - 20} more lines skipped')
     given = {'folds': folds, 'epochs': epochs, 'patience': patience, 'trainable': trainable, 'augment': augment,
-             'class_sample': class_sample}
+             'class_sample': class_sample, 'learning_rate': learning_rate}
     chosen, reasons = choose(len(lines), given, bool(val_paths) or val_fraction is not None or resume)
     log('settings: ' + ', '.join(f'{key} {value}' + (' (chosen: ' + reasons[key] + ')' if key in reasons else '')
                                  for key, value in chosen.items()))
-    options = TrainOptions(epochs=chosen['epochs'], batch_size=batch_size, learning_rate=learning_rate,
+    if not threads and chosen['folds'] > 1 and chosen['trainable'] == 'neck':
+        # cached features, small steps: one thread does it in under a CPU minute for 60 lines;
+        # two threads on 2 cores that something else also uses spun 10x as long (benchmarks/adapt.py)
+        threads = 1
+        log('threads 1 (chosen: small steps on cached features)')
+    options = TrainOptions(epochs=chosen['epochs'], batch_size=batch_size, learning_rate=chosen['learning_rate'],
                            trainable=chosen['trainable'], augment=parse_kinds(chosen['augment']),
                            augment_probability=augment_probability, patience=chosen['patience'], seed=seed,
                            threads=threads, device=device, max_steps=max_steps,
