@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 from .weight_patch import PatchError
+from .digest import sha256_of
 
 SOURCES = Path(__file__).with_name('model_sources.json')
 
@@ -36,14 +37,6 @@ def load_sources():
 def load_patches(sources=SOURCES):
     """Models derived from a base by a committed weight patch (trained here)."""
     return json.loads(Path(sources).read_text()).get('patches', [])
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as fobj:
-        for block in iter(lambda: fobj.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def target_dir(target, executable):

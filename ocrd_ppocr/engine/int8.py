@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from .session import ModelError
+from ..digest import sha256_of
 
 PRECISIONS = ('float32', 'int8')
 CALIBRATION = Path(__file__).resolve().parent.parent / 'maixcam' / 'calibration'
@@ -45,14 +46,6 @@ RECIPE = {'method': 'minmax', 'keep_ends': False, 'ops': OP_TYPES}
 def cache_dir():
     base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
     return Path(base) / 'ocrd-ppocr' / 'int8'
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as file:
-        for block in iter(lambda: file.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def calibration_images(role):

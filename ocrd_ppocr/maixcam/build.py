@@ -11,7 +11,6 @@ models' sha256, so a build is reproducible.
 Usage: python -m ocrd_ppocr.maixcam.build SOURCE_DIR... --out DIR
 """
 import argparse
-import hashlib
 import json
 import logging
 import sys
@@ -22,6 +21,8 @@ import cv2
 import onnx
 import onnx.version_converter
 import onnxruntime
+
+from ..digest import sha256_of
 
 HERE = Path(__file__).parent
 CALIBRATION = HERE / 'calibration'
@@ -70,10 +71,6 @@ SETTINGS = {
     'rec_float_blocks': [2, 3, 4, 8, 14, 18, 19, 21, 27, 30, 32], 'rec_float_head': True,
     'det_float_ranges': [['Conv_16', 'Conv_20'], ['Conv_32', 'Conv_36'], ['Conv_71', None]],
 }
-
-
-def sha256_of(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def constants_to_initializers(model):
