@@ -12,6 +12,7 @@ from .engine.ensemble import EnsembleRecognizer
 from .engine.int8 import PRECISIONS
 from .engine.model_choice import AUTO, AUTO_MODELS, FRAKTUR, GENERAL, build_chooser
 from .engine.orthography import text_options
+from .engine.stray_marks import drop_stray_marks
 from .engine.recognize import TextRecognizer
 from .engine.session import ModelError
 
@@ -83,18 +84,21 @@ def line_images(paths):
               help="as ocrd-ppocr-recognize's `hyphen`")
 @click.option('--quotes', type=click.Choice(['typographic', 'as-read']), default='typographic', show_default=True,
               help="as ocrd-ppocr-recognize's `quotes`")
+@click.option('--accents', type=click.Choice(['page', 'as-read']), default='page', show_default=True,
+              help="as ocrd-ppocr-recognize's `accents` (the lines of one folder, up to a batch, count as a page)")
 @click.option('--batch-size', default=1, show_default=True, help="as ocrd-ppocr-recognize's `batch_size`")
 @click.option('--threads', default=0, show_default=True, help='ONNX Runtime threads (0: one per core)')
 @click.option('--device', type=click.Choice(['cpu', 'cuda']), default='cpu', show_default=True)
 @click.option('--precision', type=click.Choice(PRECISIONS), default='float32', show_default=True,
               help="as ocrd-ppocr-recognize's `precision`")
-def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blacklist, orthography, hyphen, quotes,
+def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blacklist, orthography, hyphen, quotes, accents,
          batch_size, threads, device, precision):
     """Recognise the line images in PATHS (files, or folders searched
     recursively) and write `<stem>.pred.txt` beside each (or below
     --output-dir). Where a `<stem>.gt.txt` lies beside an image, the CER of
     the readings against it is reported at the end."""
-    options = dict(threads=threads, device=device, batch_size=batch_size, top_k=1, precision=precision,
+    options = dict(threads=threads, device=device, batch_size=batch_size, precision=precision,
+                   top_k=3 if accents == 'page' else 1,  # a dropped accent needs its bare letter among the alternatives
                    script=script, whitelist=char_whitelist, blacklist=char_blacklist)
     chooser = None
     try:
@@ -120,6 +124,8 @@ def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blac
         else:
             readings = recognizer.read_all(crops) if len(members) > 1 else [recognizer.recognize(crops)]
         results = recognizer.vote(readings) if len(readings) > 1 else readings[0]
+        if accents == 'page':
+            results, readings = drop_stray_marks(results), [drop_stray_marks(reading) for reading in readings]
         for number, (((path, relative, root), _), result) in enumerate(zip(batch, results)):
             text = ' '.join(text_options(result, hyphen, orthography, quotes).text.split())
             target = Path(output_dir) / relative if output_dir else root / relative

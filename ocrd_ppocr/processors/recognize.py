@@ -11,6 +11,7 @@ from ..engine.layout import FAINT_LINE_RATIO
 from ..engine.maixcam_pipeline import StationRecognizer
 from ..engine.model_choice import AUTO, AUTO_MODELS, FRAKTUR, GENERAL, build_chooser, model_counts
 from ..engine.orthography import text_options
+from ..engine.stray_marks import BARE_ALTERNATIVES, drop_stray_marks
 from ..engine.recognize import TextRecognizer
 from ..engine.textline_orientation import TextlineOrientation
 from ..resources import recognizer_members
@@ -46,8 +47,9 @@ class RecognizeProcessor(PpocrProcessor):
             name = AUTO_MODELS[GENERAL]
         model = members[0][0] if members else self.resolve_model(name, 'recognition')
         dictionary = members[0][1] if members else self.dictionary_for(model)
-        # alternatives are written into Glyphs only
-        top_k = self.parameter['top_k'] if self.parameter['textequiv_level'] == 'glyph' else 1
+        # alternatives are written into Glyphs only; accents=page looks for the bare letter among them
+        self.top_k = self.parameter['top_k'] if self.parameter['textequiv_level'] == 'glyph' else 1
+        top_k = max(self.top_k, BARE_ALTERNATIVES) if self.parameter['accents'] == 'page' else self.top_k
         charset = {'script': self.parameter['script'], 'whitelist': self.parameter['char_whitelist'],
                    'blacklist': self.parameter['char_blacklist']}
         self.station = bool(preset and preset.station)
@@ -204,6 +206,8 @@ class RecognizeProcessor(PpocrProcessor):
             for (i, crop), result in zip(flagged, second):
                 if result.confidence > results[i].confidence:
                     crops[i], results[i] = crop, result
+        if self.parameter['accents'] == 'page':  # the page confirms the marks it prints (stray_marks.py)
+            results = drop_stray_marks(results, self.top_k)
         results = [text_options(result, self.parameter['hyphen'], self.parameter['orthography'], self.parameter['quotes'])
                    for result in results]
         for job, crop, result in zip(jobs, crops, results):

@@ -1,0 +1,85 @@
+"""Accents that the page does not confirm, read as the bare letter.
+
+PP-OCR recognisers read speckled or worn Antiqua now and then with an accent
+or stroke that is not printed: on oldbooks_en's ten English pages the default
+chain wrote chíldren, thêir, Severał, Àmerican, àt, inferiór, ıs, easıly,
+canıng, and not one accented letter that the pages print. A language model
+would veto them; the page itself is a cheaper witness. Print that uses a
+marked letter uses it again: German umlauts, French accents and Fraktur's
+small e recur on every page of such print, confidently read. So a marked
+letter (a Latin letter with combining marks, or ı ł) is read as its bare
+letter when
+
+- no other reading of the same letter on the page is confident
+  (CONFIRMED), and
+- the model itself saw the bare letter there: it is among the character's
+  alternatives with at least BARE_FLOOR.
+
+A line-image folder (ocrd-ppocr-predict) counts as one page. Umlauts are
+never dropped: the Fraktur model reads a single ü of a Fraktur page (kant's
+herrſchſüchtiger, as its GT writes it) with confidence 0.64 and u beside it;
+nor is the small e above (U+0364), Fraktur's own umlaut mark. Letters without
+a bare form (ß, ſ, æ) are never touched. Replayed on the default chain's
+glyph readings: 9 of 9 marked letters on oldbooks_en go, all misread; 3 on
+bebel (ès, Vorstéllung, haudélt), all misread; none on kant, clauren,
+laube.
+"""
+import unicodedata
+from collections import Counter
+from dataclasses import replace
+
+from .orthography import COMBINING_E, DIAERESIS
+from .recognize import CharResult
+
+# Letters whose mark is not a combining one in Unicode (no decomposition).
+STROKED = {'ı': 'i', 'ł': 'l', 'Ł': 'L', 'ɪ': 'i'}
+KEPT_MARKS = (COMBINING_E, DIAERESIS)  # umlauts: see the module's doc
+CONFIRMED = 0.97  # a reading at least this confident confirms its letter for the page
+BARE_FLOOR = 0.02  # the bare letter's probability at least this for the mark to go
+BARE_ALTERNATIVES = 2  # alternatives per character the recogniser must give (top_k) for the bare letter to show
+
+
+def bare_letter(char):
+    """The letter `char` without its marks, or None where it has none to drop."""
+    if char in STROKED:
+        return STROKED[char]
+    parts = unicodedata.normalize('NFD', char)
+    if len(parts) < 2 or not parts[0].isalpha() or any(mark in parts for mark in KEPT_MARKS):
+        return None
+    if not all(unicodedata.combining(mark) for mark in parts[1:]):
+        return None
+    return parts[0]
+
+
+def drop_stray_marks(lines, top_k=None):
+    """`lines` (LineResults of one page, read with at least BARE_ALTERNATIVES
+    alternatives per character) with each marked letter the page does not
+    confirm read as its bare letter (see the module's doc). With `top_k`, the
+    characters keep that many alternatives (the caller's own choice, where
+    it read more for this rule)."""
+    confirmed = Counter(char.char.lower() for line in lines for char in line.chars
+                        if char.conf >= CONFIRMED and bare_letter(char.char))
+    return [_dropped(line, confirmed, top_k) for line in lines]
+
+
+def _dropped(line, confirmed, top_k):
+    chars, changed = [], False
+    for char in line.chars:
+        bare = bare_letter(char.char)
+        if bare and confirmed[char.char.lower()] - (char.conf >= CONFIRMED) < 1:
+            p = dict(char.alternatives).get(bare, 0.0)
+            if p >= BARE_FLOOR:
+                char = CharResult(bare, p, char.x0, char.x1, _with_first(char.alternatives, bare))
+                changed = True
+        if top_k and len(char.alternatives) > top_k:
+            char = replace(char, alternatives=char.alternatives[:top_k])
+            changed = True
+        chars.append(char)
+    if not changed:
+        return line
+    return replace(line, text=''.join(char.char for char in chars), chars=chars)
+
+
+def _with_first(alternatives, chosen):
+    """`alternatives` with `chosen` first, the others in their order."""
+    return sorted(alternatives, key=lambda alternative: alternative[0] != chosen)
