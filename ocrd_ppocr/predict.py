@@ -84,6 +84,8 @@ def line_images(paths):
               help="as ocrd-ppocr-recognize's `hyphen`")
 @click.option('--quotes', type=click.Choice(['typographic', 'as-read']), default='typographic', show_default=True,
               help="as ocrd-ppocr-recognize's `quotes`")
+@click.option('--punctuation', type=click.Choice(['tight', 'as-read']), default='tight', show_default=True,
+              help="as ocrd-ppocr-recognize's `punctuation`")
 @click.option('--accents', type=click.Choice(['page', 'as-read']), default='page', show_default=True,
               help="as ocrd-ppocr-recognize's `accents` (the lines of one folder, up to a batch, count as a page)")
 @click.option('--batch-size', default=1, show_default=True, help="as ocrd-ppocr-recognize's `batch_size`")
@@ -91,8 +93,8 @@ def line_images(paths):
 @click.option('--device', type=click.Choice(['cpu', 'cuda']), default='cpu', show_default=True)
 @click.option('--precision', type=click.Choice(PRECISIONS), default='float32', show_default=True,
               help="as ocrd-ppocr-recognize's `precision`")
-def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blacklist, orthography, hyphen, quotes, accents,
-         batch_size, threads, device, precision):
+def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blacklist, orthography, hyphen, quotes, punctuation,
+         accents, batch_size, threads, device, precision):
     """Recognise the line images in PATHS (files, or folders searched
     recursively) and write `<stem>.pred.txt` beside each (or below
     --output-dir). Where a `<stem>.gt.txt` lies beside an image, the CER of
@@ -127,7 +129,7 @@ def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blac
         if accents == 'page':
             results, readings = drop_stray_marks(results), [drop_stray_marks(reading) for reading in readings]
         for number, (((path, relative, root), _), result) in enumerate(zip(batch, results)):
-            text = ' '.join(text_options(result, hyphen, orthography, quotes).text.split())
+            text = ' '.join(text_options(result, hyphen, orthography, quotes, punctuation).text.split())
             target = Path(output_dir) / relative if output_dir else root / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             Path(f'{target}.pred.txt').write_text(text + '\n', encoding='utf-8')
@@ -137,7 +139,7 @@ def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blac
                 pairs.append((truth, text))
                 for member, reading in enumerate(readings):  # each voter's own reading, for comparison
                     member_pairs.setdefault(member, []).append(
-                        (truth, text_options(reading[number], hyphen, orthography, quotes).text))
+                        (truth, text_options(reading[number], hyphen, orthography, quotes, punctuation).text))
     for path in unreadable:
         click.echo(f'{path}: not a readable image, skipped', err=True)
     seconds = time.time() - started

@@ -58,6 +58,22 @@ def make_workspace(directory, pages, gt_grp='OCR-D-GT-SEG'):
     return directory
 
 
+def cut_gt_line(page, line_id, target):
+    """Write the bounding box of GT line `line_id` of `page` (an entry of
+    BEBEL or KANT) to the image file `target`; return its GT text."""
+    import cv2
+    import numpy as np
+    from ocrd_models.ocrd_page import parse
+    from PIL import Image
+    _, image_path, gt_path = page
+    lines = [line for region in parse(str(gt_path), silence=True).get_Page().get_AllRegions(classes=['Text'])
+             for line in region.get_TextLine() if line.id == line_id]
+    points = np.array([[int(v) for v in point.split(',')] for point in lines[0].get_Coords().points.split()])
+    (x0, y0), (x1, y1) = points.min(0), points.max(0)
+    cv2.imwrite(str(target), np.asarray(Image.open(image_path).convert('L'))[y0:y1 + 1, x0:x1 + 1])
+    return lines[0].get_TextEquiv()[0].Unicode
+
+
 def _image_filename(page_xml):
     start = page_xml.index('imageFilename="') + len('imageFilename="')
     return page_xml[start:page_xml.index('"', start)]

@@ -1,13 +1,15 @@
 """Fraktur spelling (orthography=fraktur): long s and combining small e put
-back by rule, checked against the OCR-D ground truth of kant_aufklaerung_1784."""
+back by rule, checked against the OCR-D ground truth of kant_aufklaerung_1784;
+the other text options (line-end hyphen, quotes, spaces before punctuation)."""
 from pathlib import Path
 
 from click.testing import CliRunner
 from rapidfuzz.distance import Levenshtein
 
-from conftest import KANT
+from conftest import BEBEL, KANT, cut_gt_line
 from ocrd_ppocr.engine.orthography import (fraktur_spelling, fraktur_text, line_end_hyphen, line_end_hyphen_text,
-                                           modern_spelling, modern_text, typographic_quotes,
+                                           modern_spelling, modern_text, tight_punctuation,
+                                           tight_punctuation_text, typographic_quotes,
                                            typographic_quotes_text)
 from ocrd_ppocr.predict import main as predict_main
 from ocrd_ppocr.engine.recognize import CharResult, LineResult
@@ -146,3 +148,25 @@ def test_a_closing_quote_read_straight_is_written_typographic(tmp_path):
         result = CliRunner().invoke(predict_main, ['-m', 'PP-OCRv6_rec_small', '--quotes', quotes, str(tmp_path)])
         assert result.exit_code == 0, result.output
         assert (tmp_path / 'line.pred.txt').read_text(encoding='utf-8').strip().endswith(ending)
+
+
+def test_no_space_between_a_word_and_semicolon_colon_question_or_exclamation_mark():
+    assert tight_punctuation_text('burned; clothing gone ; stolen ;') == 'burned; clothing gone; stolen;'
+    assert tight_punctuation_text('up ?” and burned !') == 'up?” and burned!'
+    assert tight_punctuation_text('5 : 3, — ! and ; alone') == '5: 3, — ! and; alone'
+    assert tight_punctuation_text(' ; x') == ' ; x'  # after nothing, or a dash: stays
+    line = LineResult('gone ;', 0.9, [CharResult(c, 0.9, i, i + 1) for i, c in enumerate('gone ;')])
+    tight = tight_punctuation(line)
+    assert tight.text == 'gone;' and [char.x0 for char in tight.chars] == [0, 1, 2, 3, 5]
+
+
+def test_punctuation_tight_and_as_read_on_a_real_line(tmp_path):
+    """bebel 0146's line l34, printed 'sammenfassen :' with a space that
+    PP-OCRv6_rec_small reads (its GT keeps it: one of bebel's two such
+    spaces, against 40 colons and semicolons without)."""
+    assert cut_gt_line(BEBEL[0], 'l34', tmp_path / 'l34.png').endswith('sammenfassen :')
+    for punctuation, expected in (('as-read', 'sammenfassen :'), ('tight', 'sammenfassen:')):
+        result = CliRunner().invoke(predict_main, ['-m', 'PP-OCRv6_rec_small', '--punctuation', punctuation,
+                                                   str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / 'l34.pred.txt').read_text(encoding='utf-8').strip().endswith(expected)

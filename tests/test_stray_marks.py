@@ -1,13 +1,9 @@
 """Accents the page does not confirm are read as the bare letter
 (ocrd_ppocr/engine/stray_marks.py, `accents` of ocrd-ppocr-recognize and
 ocrd-ppocr-predict)."""
-import cv2
-import numpy as np
 from click.testing import CliRunner
-from ocrd_models.ocrd_page import parse
-from PIL import Image
 
-from conftest import BEBEL
+from conftest import BEBEL, cut_gt_line
 from ocrd_ppocr.engine.recognize import CharResult, LineResult
 from ocrd_ppocr.engine.stray_marks import bare_letter, drop_stray_marks
 from ocrd_ppocr.predict import main as predict_main
@@ -45,23 +41,10 @@ def test_a_mark_no_other_reading_confirms_goes_where_the_model_saw_the_bare_lett
     assert drop_stray_marks([umlaut])[0].text == 'ü'
 
 
-def _bebel_line(line_id, target):
-    """Cut a GT line of bebel 0146 (tests/data) to its bounding box."""
-    _, image_path, gt_path = BEBEL[0]
-    page = parse(str(gt_path), silence=True).get_Page()
-    found = [line for region in page.get_AllRegions(classes=['Text']) for line in region.get_TextLine()
-             if line.id == line_id][0]
-    points = np.array([[int(v) for v in point.split(',')] for point in found.get_Coords().points.split()])
-    (x0, y0), (x1, y1) = points.min(0), points.max(0)
-    pixels = np.asarray(Image.open(image_path).convert('L'))
-    cv2.imwrite(str(target), pixels[y0:y1 + 1, x0:x1 + 1])
-    return found.get_TextEquiv()[0].Unicode
-
-
 def test_a_real_stray_accent_is_dropped_by_default(tmp_path):
     """PP-OCRv6_rec_small reads 'giebt es' of bebel 0146's line l37 as
     'giebt ès'; by default the folder (one page) does not confirm the è."""
-    truth = _bebel_line('l37', tmp_path / 'l37.png')
+    truth = cut_gt_line(BEBEL[0], 'l37', tmp_path / 'l37.png')
     assert 'giebt es nicht' in truth
     for accents, expected in (('as-read', 'giebt ès nicht'), ('page', 'giebt es nicht')):
         result = CliRunner().invoke(predict_main, ['-m', 'PP-OCRv6_rec_small', '--accents', accents, str(tmp_path)])
