@@ -11,6 +11,7 @@ from PIL import Image
 from conftest import BEBEL, DATA, KANT, make_workspace, model_path, output_pages, run
 from scoring import hmean, match, page_polygons
 
+from ocrd_ppocr.engine.dashes import attach_dashes
 from ocrd_ppocr.engine.detect import DetectorOptions, TextDetector, resize_shape
 from ocrd_ppocr.engine.ink import ink_mask
 from ocrd_ppocr.engine.layout import FAINT_LINE_RATIO, Line, layout, merge_fragments, reading_order
@@ -402,3 +403,42 @@ def test_running_head_and_page_number_stay_apart_from_the_text_below():
     regions = layout([_box_line(*box) for box in [number, head] + paragraph], merge=False)
     assert [[tuple(int(v) for v in line.box) for line in region.lines] for region in regions] == \
         [[head], [number], paragraph]
+
+
+def test_dashes_beside_a_page_number_belong_to_its_line(bebel_kant_segmented):
+    """bebel 0146 prints its page number "— 140 —" with the dashes far from
+    the number, which the detector alone leaves out (1458-1578 px); the line
+    spans them as the GT line does (1274-1755 px)."""
+    page = parse(str(output_pages(bebel_kant_segmented, 'OCR-D-SEG')['PHYS_0146']), silence=True).get_Page()
+    tops = [line for region in page.get_TextRegion() for line in region.get_TextLine()
+            if _bounds(line)[3] < 200]
+    assert len(tops) == 1
+    x0, _, x1, _ = _bounds(tops[0])
+    assert abs(x0 - 1274) < 20 and abs(x1 - 1755) < 20, (x0, x1)
+
+
+def _bounds(segment):
+    points = np.array([[int(v) for v in point.split(',')] for point in segment.get_Coords().points.split()])
+    return (*points.min(0), *points.max(0))
+
+
+def test_dash_rules_on_synthetic_ink():
+    """Only thin strokes on the middle of a short line's band, with paper
+    between, no farther than five line heights, and held by no other line."""
+    ink = np.zeros((200, 1000), np.uint8)
+    ink[100:130, 480:520] = 1  # the number, 30 px high
+    ink[112:117, 380:430] = 1  # a dash 50 px left of it
+    ink[113:118, 570:620] = 1  # and one 50 px right
+    number = _box_line(480, 100, 520, 130)
+    (line,) = attach_dashes([number], ink)
+    assert line.box == (380, 100, 620, 130)
+    ink[100:130, 540:550] = 1  # a letter between the number and the right dash stops the search there
+    assert attach_dashes([number], ink)[0].box == (380, 100, 520, 130)
+    ink[100:130, 540:550] = 0
+    ink[112:117, 150:200] = 1  # a dash 280 px (over 5 heights) off: not the line's
+    ink[112:117, 380:430] = 0
+    assert attach_dashes([number], ink)[0].box == (480, 100, 620, 130)
+    held = _box_line(560, 105, 640, 125)  # a dash inside another line's box stays there
+    assert attach_dashes([number, held], ink)[0].box == (480, 100, 520, 130)
+    long_line = _box_line(100, 100, 520, 130)  # a full text line (14 heights wide) is left alone
+    assert attach_dashes([long_line], ink)[0].box == (100, 100, 520, 130)

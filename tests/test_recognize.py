@@ -134,6 +134,10 @@ def test_detect_then_recognise_chain(tmp_path):
     pairs = _match_by_position(gt, out)
     assert len(pairs) >= 49
     assert cer(pairs) <= 0.02, f'CER {cer(pairs):.3%}'
+    # the page number with the dashes set far beside it (engine/dashes.py)
+    number = [norm(line.get_TextEquiv()[0].Unicode) for region in gt.get_TextRegion()
+              if region.get_type() == 'page-number' for line in region.get_TextLine()]
+    assert number[0].startswith('— ') and (number[0], number[0]) in pairs
     run(['ocrd', 'workspace', 'validate', '-q', 'OCR-D-OCR', '-s', 'pixel_density',
          '--page-textequiv-consistency', 'strict'], cwd=directory)
     run(['ocrd-page2alto-transform', '-I', 'OCR-D-OCR', '-O', 'OCR-D-ALTO'], cwd=directory)

@@ -20,6 +20,7 @@ import numpy as np
 from shapely.geometry import box
 from shapely.ops import unary_union
 
+from .dashes import attach_dashes
 from .ink import fit_to_ink
 
 
@@ -456,6 +457,7 @@ def clean_lines(lines, merge=True, ink=None, grey=None, min_contrast=0.0):
         typical = float(np.median([line.height for line in lines])) if lines else None
         lines = [Line(fit_to_ink(line.points, ink, typical_height=typical), line.score, line.parts)
                  for line in lines]
+        lines = attach_dashes(lines, ink)
     lines = drop_specks(lines)
     if grey is not None:
         lines = drop_faint(lines, grey, min_contrast)
