@@ -442,3 +442,16 @@ def test_dash_rules_on_synthetic_ink():
     assert attach_dashes([number, held], ink)[0].box == (480, 100, 520, 130)
     long_line = _box_line(100, 100, 520, 130)  # a full text line (14 heights wide) is left alone
     assert attach_dashes([long_line], ink)[0].box == (100, 100, 520, 130)
+
+
+def test_dashes_inside_a_drawing_are_left_alone():
+    """A dimension line '— 3 —' in the middle of a page (between text lines)
+    is not a page number: only lines heading or footing the page get dashes."""
+    ink = np.zeros((400, 1000), np.uint8)
+    ink[200:230, 480:520] = 1
+    ink[212:217, 380:430] = 1
+    ink[213:218, 570:620] = 1
+    number = _box_line(480, 200, 520, 230)
+    above, below = _box_line(100, 50, 900, 80), _box_line(100, 320, 900, 350)
+    assert attach_dashes([above, number, below], ink)[1].box == (480, 200, 520, 230)
+    assert attach_dashes([number, below], ink)[0].box == (380, 200, 620, 230)

@@ -6,9 +6,11 @@ set far apart from the number. PP-OCRv6_det_tiny scores such a lone dash
 clauren_mimil_1815 all nine page numbers lost their dashes (four characters
 of the page's GT each, and the line's match with the GT line, IoU < 0.5).
 A dash is easy to see in the ink itself: a thin horizontal stroke on the
-line's middle, with nothing but paper between it and the line. Only short
-lines (page numbers, catchwords, signature marks) are extended: a full text
-line's dashes sit inside its words' reach and the detector finds them.
+line's middle, with nothing but paper between it and the line, and paper
+above and below. Only short lines at the head or foot of the page are
+extended (page numbers, catchwords; not the dimension lines of a drawing):
+a full text line's dashes sit inside its words' reach and the detector
+finds them.
 """
 from dataclasses import replace
 
@@ -31,10 +33,10 @@ def attach_dashes(lines, ink):
     for index, line in enumerate(lines):
         x0, y0, x1, y1 = line.box
         height = y1 - y0
-        if height < 4 or x1 - x0 > SHORT_LINE * height:
+        others = boxes[:index] + boxes[index + 1:]
+        if height < 4 or x1 - x0 > SHORT_LINE * height or not _first_or_last(line.box, others):
             out.append(line)
             continue
-        others = boxes[:index] + boxes[index + 1:]
         dashes = [dash for side in (-1, 1) for dash in _dashes_beside(line.box, side, ink, others)]
         if dashes:
             corners = [np.asarray(line.points, dtype=np.float32)] + [
@@ -42,6 +44,13 @@ def attach_dashes(lines, ink):
             line = replace(line, points=cv2.convexHull(np.concatenate(corners)).reshape(-1, 2))
         out.append(line)
     return out
+
+
+def _first_or_last(box, others):
+    """True if no other line lies wholly above `box`, or none wholly below:
+    page numbers head or foot the page; dimension lines inside a drawing
+    (oldbooks_en j012: "— 3 —") do not."""
+    return not any(other[3] < box[1] for other in others) or not any(other[1] > box[3] for other in others)
 
 
 def _dashes_beside(box, side, ink, others, most=2):
@@ -86,4 +95,20 @@ def _next_dash(box, side, ink, others):
     dash = (left + cx, top + cy, left + cx + width, top + cy + thickness)
     if any(dash[0] < b[2] and b[0] < dash[2] and dash[1] < b[3] and b[1] < dash[3] for b in others):
         return None
+    span = (dash[0], x1) if side < 0 else (x0, dash[2])
+    if not _paper_around(span, y0, y1, ink):
+        return None
     return dash
+
+
+def _paper_around(span, y0, y1, ink, reach=0.5, most=0.01):
+    """True if the strips `reach` line heights above and below the line's band
+    [y0, y1] over the columns `span` are paper (at most `most` of them ink):
+    a page number stands alone; strokes inside a drawing (a ruler's ticks,
+    oldbooks_en j012) have ink all around."""
+    height = y1 - y0
+    a, b = max(int(span[0]), 0), min(int(span[1]) + 1, ink.shape[1])
+    above = ink[max(y0 - int(reach * height), 0):max(y0, 0), a:b]
+    below = ink[min(y1 + 1, ink.shape[0]):min(y1 + 1 + int(reach * height), ink.shape[0]), a:b]
+    inked = np.count_nonzero(above) + np.count_nonzero(below)
+    return inked <= most * max(above.size + below.size, 1)

@@ -449,18 +449,19 @@ def drop_faint(lines, grey, min_ratio=FAINT_LINE_RATIO):
 
 def clean_lines(lines, merge=True, ink=None, grey=None, min_contrast=0.0):
     """Merge fragments, fit them to the `ink` mask (if given), drop specks
-    and (with a `grey` page and `min_contrast` > 0) faint lines; returned top
-    to bottom."""
+    and (with a `grey` page and `min_contrast` > 0) faint lines, join the
+    dashes beside page numbers (with `ink`); returned top to bottom."""
     if merge:
         lines = merge_fragments(lines)
     if ink is not None:
         typical = float(np.median([line.height for line in lines])) if lines else None
         lines = [Line(fit_to_ink(line.points, ink, typical_height=typical), line.score, line.parts)
                  for line in lines]
-        lines = attach_dashes(lines, ink)
     lines = drop_specks(lines)
     if grey is not None:
         lines = drop_faint(lines, grey, min_contrast)
+    if ink is not None:  # on the final lines: which head or foot the page
+        lines = attach_dashes(lines, ink)
     return sorted(lines, key=_centre)
 
 
