@@ -20,6 +20,7 @@ def test_bare_letters():
     assert [bare_letter(c) for c in 'íêÀóıłÚ'] == list('ieAoilU')
     # umlauts (both spellings), letters without a bare form, plain letters: none
     assert [bare_letter(c) for c in ['ä', 'Ü', 'a\u0364', 'ß', 'ſ', 'æ', 'e', '-']] == [None] * 8
+    assert [bare_letter(c) for c in 'がάй'] == [None] * 3  # other scripts' marks are theirs
 
 
 def test_a_mark_no_other_reading_confirms_goes_where_the_model_saw_the_bare_letter():

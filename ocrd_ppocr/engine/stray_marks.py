@@ -44,7 +44,8 @@ def bare_letter(char):
     if char in STROKED:
         return STROKED[char]
     parts = unicodedata.normalize('NFD', char)
-    if len(parts) < 2 or not parts[0].isalpha() or any(mark in parts for mark in KEPT_MARKS):
+    # Latin letters only: the kana's voicing marks decompose the same way
+    if len(parts) < 2 or not ('a' <= parts[0].lower() <= 'z') or any(mark in parts for mark in KEPT_MARKS):
         return None
     if not all(unicodedata.combining(mark) for mark in parts[1:]):
         return None
