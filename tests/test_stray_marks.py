@@ -21,6 +21,7 @@ def test_bare_letters():
     # umlauts (both spellings), letters without a bare form, plain letters: none
     assert [bare_letter(c) for c in ['ä', 'Ü', 'a\u0364', 'ß', 'ſ', 'æ', 'e', '-']] == [None] * 8
     assert [bare_letter(c) for c in 'がάй'] == [None] * 3  # other scripts' marks are theirs
+    assert [bare_letter(c) for c in 'āẽęçñ'] == [None] * 5  # early prints' abbreviation marks, cedilla, tilde
 
 
 def test_a_mark_no_other_reading_confirms_goes_where_the_model_saw_the_bare_letter():

@@ -5,21 +5,21 @@ or stroke that is not printed: on oldbooks_en's ten English pages the default
 chain wrote chíldren, thêir, Severał, Àmerican, àt, inferiór, ıs, easıly,
 canıng, and not one accented letter that the pages print. A language model
 would veto them; the page itself is a cheaper witness. Print that uses a
-marked letter uses it again: German umlauts, French accents and Fraktur's
-small e recur on every page of such print, confidently read. So a marked
-letter (a Latin letter with combining marks, or ı ł) is read as its bare
-letter when
+marked letter uses it again: French accents recur on every page of French
+print, confidently read. So a letter with an accent (acute, grave,
+circumflex: the marks the models add) or ı ł is read as its bare letter when
 
 - no other reading of the same letter on the page is confident
   (CONFIRMED), and
 - the model itself saw the bare letter there: it is among the character's
   alternatives with at least BARE_FLOOR.
 
-A line-image folder (ocrd-ppocr-predict) counts as one page. Umlauts are
-never dropped: the Fraktur model reads a single ü of a Fraktur page (kant's
-herrſchſüchtiger, as its GT writes it) with confidence 0.64 and u beside it;
-nor is the small e above (U+0364), Fraktur's own umlaut mark. Letters without
-a bare form (ß, ſ, æ) are never touched. Replayed on the default chain's
+A line-image folder (ocrd-ppocr-predict) counts as one page. Other marks
+are never dropped: umlauts (the Fraktur model reads a single ü of a Fraktur
+page, kant's herrſchſüchtiger as its GT writes it, with confidence 0.64 and
+u beside it; Fraktur's small e above, U+0364), the macrons, tildes and hooks
+that abbreviate early prints (ā, ẽ, ę), cedillas. Letters without a bare
+form (ß, ſ, æ) are never touched. Replayed on the default chain's
 glyph readings: 9 of 9 marked letters on oldbooks_en go, all misread; 3 on
 bebel (ès, Vorstéllung, haudélt), all misread; none on kant, clauren,
 laube.
@@ -28,12 +28,11 @@ import unicodedata
 from collections import Counter
 from dataclasses import replace
 
-from .orthography import COMBINING_E, DIAERESIS
 from .recognize import CharResult
 
 # Letters whose mark is not a combining one in Unicode (no decomposition).
 STROKED = {'ı': 'i', 'ł': 'l', 'Ł': 'L', 'ɪ': 'i'}
-KEPT_MARKS = (COMBINING_E, DIAERESIS)  # umlauts: see the module's doc
+STRAY_MARKS = '\u0300\u0301\u0302'  # grave, acute, circumflex: the only combining marks dropped
 CONFIRMED = 0.97  # a reading at least this confident confirms its letter for the page
 BARE_FLOOR = 0.02  # the bare letter's probability at least this for the mark to go
 BARE_ALTERNATIVES = 2  # alternatives per character the recogniser must give (top_k) for the bare letter to show
@@ -45,9 +44,7 @@ def bare_letter(char):
         return STROKED[char]
     parts = unicodedata.normalize('NFD', char)
     # Latin letters only: the kana's voicing marks decompose the same way
-    if len(parts) < 2 or not ('a' <= parts[0].lower() <= 'z') or any(mark in parts for mark in KEPT_MARKS):
-        return None
-    if not all(unicodedata.combining(mark) for mark in parts[1:]):
+    if len(parts) < 2 or not ('a' <= parts[0].lower() <= 'z') or any(mark not in STRAY_MARKS for mark in parts[1:]):
         return None
     return parts[0]
 
