@@ -1,9 +1,10 @@
 """Polygons between engine (image pixels) and PAGE (absolute page coordinates)."""
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 import shapely
-from ocrd_utils import coordinates_for_segment, points_from_polygon, polygon_from_points, transform_coordinates
+from ocrd_utils import coordinates_for_segment, polygon_from_points, transform_coordinates
 from ocrd_validators.page_validator import PARENT_SLACK, POLY_TOLERANCE
 from shapely.geometry import Polygon, box
 from shapely.validation import make_valid
@@ -272,4 +273,8 @@ def _rounded(points):
 
 
 def points_string(polygon):
-    return points_from_polygon(polygon.tolist())
+    """Core's points_from_polygon(polygon.tolist()) ("x,y x,y ..." with
+    %i), as one format operation: joining a string per point took a
+    millisecond for a fitted line's few hundred points."""
+    pairs = polygon.tolist()
+    return ('%i,%i ' * len(pairs) % tuple(chain.from_iterable(pairs)))[:-1]
