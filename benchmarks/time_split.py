@@ -21,13 +21,17 @@ import onnxruntime
 # (stage, 'module:qualified.name'); module-level functions are replaced in
 # every module that imported them by name, methods on their class.
 STAGES = (
+    ('model loading (sessions)', 'ocrd_ppocr.engine.session:_cached_session'),
+    ('PAGE parsing (core: input file to PAGE objects)', 'ocrd_modelfactory:page_from_file'),
     ('image decoding', 'ocrd.workspace:Workspace._resolve_image_as_pil'),
     ('image conversion (PIL to array)', 'ocrd_ppocr.processors.base:pil_to_pixels'),
     ('page and region images (core: crop, rotate)', 'ocrd.workspace:Workspace.image_from_page'),
     ('page and region images (core: crop, rotate)', 'ocrd.workspace:Workspace.image_from_segment'),
     ('detection pre/post-processing', 'ocrd_ppocr.engine.detect:TextDetector.detect'),
     ('line layout (merge, regions, reading order)', 'ocrd_ppocr.engine.layout:layout'),
+    ('line contrast filter', 'ocrd_ppocr.engine.layout:drop_faint'),
     ('line polygons fitted to ink', 'ocrd_ppocr.engine.ink:fit_to_ink'),
+    ('line polygons to PAGE (clipped, nested)', 'ocrd_ppocr.processors.geometry:to_page_polygon'),
     ('line cropping', 'ocrd_ppocr.engine.crop:crop_polygon'),
     ('recognition pre-processing', 'ocrd_ppocr.engine.recognize:line_blob'),
     ('recognition pre-processing', 'ocrd_ppocr.engine.recognize:TextRecognizer.split'),

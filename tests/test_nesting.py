@@ -11,7 +11,8 @@ from ocrd_validators.page_validator import make_poly, PARENT_SLACK
 from shapely.geometry import Polygon
 
 from conftest import KANT, make_workspace, output_pages, run
-from ocrd_ppocr.processors.geometry import nested_polygon, nests
+from ocrd_ppocr.processors.geometry import (all_nest, as_validated, exterior_points, integer_parts, integer_polygon,
+                                           largest_part, nested_polygon, nests, points_string)
 
 VALIDATE = ['ocrd', 'workspace', 'validate', '-s', 'pixel_density', '-s', 'imagefilename',
             '--page-textequiv-consistency', 'strict']
@@ -51,6 +52,30 @@ def test_a_word_exactly_inside_its_line_can_fail_the_validator():
     assert _validator_accepts(nested.tolist(), line.tolist())
     assert Polygon(nested).area > 0.9 * Polygon(word).area  # shrunk by a pixel at most, not replaced
     assert nested_polygon(word + [2000, 0], line) is None  # nothing of it inside: the caller falls back
+
+
+def test_words_of_a_line_at_once_as_one_by_one():
+    """integer_parts and all_nest (a line's words tested at once) give what
+    integer_polygon and nests give for each word alone: for boxes cut out
+    of kant's line above: reaching above and below it (its notches), inside
+    it, thinner than a pixel, outside it, under a pixel's area."""
+    import shapely
+    line = Polygon(np.array(polygon_from_points(LINE)))
+    boxes = [(115, 228, 1310, 1360), (300, 400, 1322, 1340), (500.2, 500.6, 1330, 1340),
+             (600.3, 600.4, 1325, 1326), (2000, 2100, 1320, 1340), (140, 160, 1351.4, 1353.2),
+             (450, 520, 1300, 1352)]
+    shapes = shapely.polygons([[(x0, y0), (x1, y0), (x1, y1), (x0, y1)] for x0, x1, y0, y1 in boxes])
+    clipped = shapely.intersection(shapes, as_validated(line))
+    one_by_one = []
+    for geometry in clipped:
+        part = largest_part(geometry)
+        one_by_one.append(integer_polygon(exterior_points(part)) if not part.is_empty and part.area >= 1 else None)
+    at_once = integer_parts(clipped)
+    assert [None if p is None else points_string(p) for p in at_once] == \
+        [None if p is None else points_string(p) for p in one_by_one]
+    assert sum(p is None for p in at_once) >= 2 and sum(p is not None for p in at_once) >= 3
+    expected = [p is not None and len(p) >= 4 and nests(p, line) for p in one_by_one]
+    assert all_nest(at_once, line).tolist() == expected and any(expected)
 
 
 def test_default_chain_on_kant_nests_every_word_and_glyph(tmp_path):

@@ -236,8 +236,16 @@ def word_boxes(mask, spans, reach, inside=None, owner=True):
     band = core_band(mask)
     if band is None or not spans:
         return [None] * len(spans), np.zeros(mask.shape, dtype=np.int32) if owner else None
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    # the components are labelled in the bounding box of the ink only (a
+    # third of the crop is margin without ink): the same components, their
+    # positions shifted back by the box's corner; what follows never
+    # depends on how they are numbered, only on their pixels (a contiguous
+    # copy: OpenCV labels a strided view a third slower)
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, columns[0], columns[-1] + 1
+    box = np.ascontiguousarray(mask[r0:r1, c0:c1])
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(box, connectivity=8)
+    left, top = stats[:, cv2.CC_STAT_LEFT] + c0, stats[:, cv2.CC_STAT_TOP] + r0
     right, bottom = left + stats[:, cv2.CC_STAT_WIDTH], top + stats[:, cv2.CC_STAT_HEIGHT]
     x_height = band[1] - band[0]
     big = stats[:, cv2.CC_STAT_AREA] >= max(2.0, (SPECK * x_height) ** 2)
@@ -246,7 +254,10 @@ def word_boxes(mask, spans, reach, inside=None, owner=True):
     gap = band[0] - bottom  # above the band
     if inside is None:
         inside = np.ones(mask.shape, dtype=bool)
-    edge = np.pad(inside, 1) & ~cv2.erode(np.pad(inside, 1).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    # the edge of `inside` in the ink's box (a pixel of context around it;
+    # outside the crop counts as outside)
+    window = np.pad(inside, 1)[r0:r1 + 2, c0:c1 + 2]
+    edge = window & ~cv2.erode(window.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     cut = np.zeros(count, dtype=bool)
     cut[labels[edge[1:-1, 1:-1]]] = True
     mark = big & ~cut & (bottom <= band[0]) & (gap <= ACCENT_GAP * x_height)
@@ -256,10 +267,12 @@ def word_boxes(mask, spans, reach, inside=None, owner=True):
     bounds += [min(float(width), spans[-1][1] + reach)]
     bounds = np.clip(np.round(bounds).astype(int), 0, width)
     bounds = np.maximum.accumulate(bounds)
-    # words x components: pixels of each component in each word's columns, by one bincount
-    columns = np.arange(bounds[0], bounds[-1])
+    # words x components: pixels of each component in each word's columns
+    # (those of the ink's box: elsewhere there are none), by one bincount
+    start, end = max(bounds[0], c0), max(min(bounds[-1], c1), max(bounds[0], c0))
+    columns = np.arange(start, end)
     word_at = np.searchsorted(bounds[1:], columns, side='right')  # word i has columns bounds[i]..bounds[i+1]
-    keys = word_at * count + labels[:, bounds[0]:bounds[-1]]
+    keys = word_at * count + labels[:, start - c0:end - c0]
     pixels = np.bincount(keys.ravel(), minlength=len(spans) * count).reshape(len(spans), count)
     pixels[:, 0] = 0
     winner = np.where(pixels.max(axis=0) > 0, pixels.argmax(axis=0), -1)
@@ -277,7 +290,11 @@ def word_boxes(mask, spans, reach, inside=None, owner=True):
         boxes.append((int(min(x0, left[keep].min())), int(max(x1, right[keep].max())),
                       int(top[keep].min()), int(bottom[keep].max())))
         word_of[keep] = word + 1
-    return boxes, word_of[labels] if owner else None
+    if not owner:
+        return boxes, None
+    owners = np.zeros(mask.shape, dtype=np.int32)
+    owners[r0:r1, c0:c1] = word_of[labels]
+    return boxes, owners
 
 
 def _columns_of(left, right, width):

@@ -3,13 +3,13 @@ the line from the recogniser's character positions."""
 import numpy as np
 import shapely
 from ocrd_models.ocrd_page import CoordsType, GlyphType, TextEquivType, WordType
-from ocrd_utils import coordinates_for_segment, polygon_from_points, transform_coordinates
+from ocrd_utils import coordinates_for_segment, transform_coordinates
 
 from ..engine.crop import apply_transform
 from ..engine.ink import ink_rows, polygon_mask, region_ink, word_boxes
 from .dewarped import GRID_KEY, to_image_frame, to_source_frame
-from .geometry import (as_validated, coordinates_of_segment, exterior_points, integer_polygon, largest_part,
-                       nested_polygon, nests, points_string, valid_polygon)
+from .geometry import (all_nest, as_validated, coordinates_of_segment, exterior_points, integer_parts, largest_part,
+                       nested_polygon, points_array, points_string, valid_polygon)
 
 
 def words_of(chars):
@@ -96,15 +96,10 @@ class LinePlacer:
         shapes = shapely.polygons(quads.astype(np.float64))
         for i in np.flatnonzero(~shapely.is_valid(shapes)):
             shapes[i] = valid_polygon(quads[i])
-        polygons = []
-        for quad, clipped in zip(quads, shapely.intersection(shapes, as_validated(parent))):
-            clipped = largest_part(clipped)
-            polygon = None
-            if not clipped.is_empty and clipped.area >= 1:
-                polygon = integer_polygon(exterior_points(clipped))
-            if polygon is not None and not (len(polygon) >= 4 and nests(polygon, parent)):
-                polygon = nested_polygon(quad, parent)  # the careful way, for the few that need it
-            polygons.append(polygon)
+        polygons = integer_parts(shapely.intersection(shapes, as_validated(parent)))
+        for i, nesting in enumerate(all_nest(polygons, parent)):
+            if polygons[i] is not None and not nesting:
+                polygons[i] = nested_polygon(quads[i], parent)  # the careful way, for the few that need it
         return polygons
 
     def _absolute_corners(self, spans):
@@ -259,4 +254,4 @@ def fill_words(line, result, placer, glyphs, overwrite_text):
 
 
 def line_polygon_of(segment):
-    return np.array(polygon_from_points(segment.get_Coords().points))
+    return points_array(segment.get_Coords().points)
