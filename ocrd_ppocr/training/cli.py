@@ -77,7 +77,7 @@ def dictionary_beside(model):
 @click.option('--install-dir', type=click.Path(file_okay=False),
               help='where NAME.onnx goes (default: the OCR-D data resource location of ocrd-ppocr-recognize)')
 @click.option('--overwrite', is_flag=True, help='replace an existing model of that name')
-@click.option('--epochs', type=int, help='default: 10; with folds sized to the lines (6-20, see the report)')
+@click.option('--epochs', type=int, help='default: 10; with folds sized to the lines (6-80, see the report)')
 @click.option('--batch-size', default=8, show_default=True)
 @click.option('--learning-rate', type=float, help='peak learning rate (default: 5e-4; with folds 1e-3)')
 @click.option('--trainable', type=click.Choice(['neck', 'stage', 'all']),
