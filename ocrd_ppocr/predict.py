@@ -12,7 +12,7 @@ from .engine.ensemble import EnsembleRecognizer
 from .engine.int8 import PRECISIONS
 from .engine.model_choice import AUTO, AUTO_MODELS, FRAKTUR, GENERAL, build_chooser
 from .engine.orthography import text_options
-from .engine.stray_marks import drop_stray_marks
+from .engine.stray_marks import BARE_ALTERNATIVES, drop_stray_marks
 from .engine.recognize import TextRecognizer
 from .engine.session import ModelError
 
@@ -93,14 +93,14 @@ def line_images(paths):
 @click.option('--device', type=click.Choice(['cpu', 'cuda']), default='cpu', show_default=True)
 @click.option('--precision', type=click.Choice(PRECISIONS), default='float32', show_default=True,
               help="as ocrd-ppocr-recognize's `precision`")
-def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blacklist, orthography, hyphen, quotes, punctuation,
-         accents, batch_size, threads, device, precision):
+def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blacklist, orthography, hyphen, quotes,
+         punctuation, accents, batch_size, threads, device, precision):
     """Recognise the line images in PATHS (files, or folders searched
     recursively) and write `<stem>.pred.txt` beside each (or below
     --output-dir). Where a `<stem>.gt.txt` lies beside an image, the CER of
     the readings against it is reported at the end."""
     options = dict(threads=threads, device=device, batch_size=batch_size, precision=precision,
-                   top_k=3 if accents == 'page' else 1,  # a dropped accent needs its bare letter among the alternatives
+                   top_k=BARE_ALTERNATIVES if accents == 'page' else 1,  # the bare letter among the alternatives
                    script=script, whitelist=char_whitelist, blacklist=char_blacklist)
     chooser = None
     try:

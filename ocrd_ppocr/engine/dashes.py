@@ -72,7 +72,10 @@ def _next_dash(box, side, ink, others):
     x0, y0, x1, y1 = (int(round(v)) for v in box)
     height = y1 - y0
     reach = int(MAX_GAP * height)
-    left, right = (max(x0 - reach, 0), max(x0, 0)) if side < 0 else (min(x1 + 1, ink.shape[1]), min(x1 + 1 + reach, ink.shape[1]))
+    if side < 0:
+        left, right = max(x0 - reach, 0), max(x0, 0)
+    else:
+        left, right = min(x1 + 1, ink.shape[1]), min(x1 + 1 + reach, ink.shape[1])
     top, bottom = max(y0, 0), min(y1 + 1, ink.shape[0])
     if right - left < 2 or bottom - top < 4:
         return None

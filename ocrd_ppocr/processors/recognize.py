@@ -208,9 +208,8 @@ class RecognizeProcessor(PpocrProcessor):
                     crops[i], results[i] = crop, result
         if self.parameter['accents'] == 'page':  # the page confirms the marks it prints (stray_marks.py)
             results = drop_stray_marks(results, self.top_k)
-        results = [text_options(result, self.parameter['hyphen'], self.parameter['orthography'], self.parameter['quotes'],
-                                self.parameter['punctuation'])
-                   for result in results]
+        options = [self.parameter[name] for name in ('hyphen', 'orthography', 'quotes', 'punctuation')]
+        results = [text_options(result, *options) for result in results]
         for job, crop, result in zip(jobs, crops, results):
             job[1], job[3] = crop, result
         return choice
