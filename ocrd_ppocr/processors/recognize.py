@@ -207,7 +207,9 @@ class RecognizeProcessor(PpocrProcessor):
                 if result.confidence > results[i].confidence:
                     crops[i], results[i] = crop, result
         if self.parameter['accents'] == 'page':  # the page confirms the marks it prints (stray_marks.py)
-            results = drop_stray_marks(results, self.top_k)
+            # only Glyphs write alternatives: trim to top_k there, nowhere else (no copy of every character)
+            glyphs = self.parameter['textequiv_level'] == 'glyph'
+            results = drop_stray_marks(results, self.top_k if glyphs else None)
         options = [self.parameter[name] for name in ('hyphen', 'orthography', 'quotes', 'punctuation')]
         results = [text_options(result, *options) for result in results]
         for job, crop, result in zip(jobs, crops, results):
