@@ -81,7 +81,7 @@ def workspace_lines(mets, file_grp):
                 raise click.ClickException(f'page {file.pageId}: cannot load its image '
                                            f'({str(err).splitlines()[0]})') from None
         pages.append((file, pcgts))
-        lines += [(f'{file.pageId}/{item.line.id}', item.crop.image, file, item.line) for item in cut]
+        lines += [(f'{file.pageId}/{item.line.id}', item.crop, file, item.line) for item in cut]
     return workspace, pages, lines
 
 

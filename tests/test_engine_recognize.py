@@ -77,6 +77,26 @@ def test_crops_are_upright_and_map_back(strip, crops):
         assert np.all(corners.min(axis=0) >= low - height) and np.all(corners.max(axis=0) <= high + height)
 
 
+def test_crop_gives_less_margin_above_and_below(strip):
+    """LineCrop.with_margin: rows trimmed to the margin asked for (a fraction
+    of the polygon's height), columns and so x positions kept; never more
+    margin than cut; the pad survives a turn by 180 degrees."""
+    image, lines = strip
+    crop = crop_polygon(image, lines[0]['points'], margin=0.4)
+    height, width = crop.image.shape[:2]
+    line_height = height - 2 * crop.pad
+    assert crop.pad == pytest.approx(0.4 * line_height, abs=1)
+    tight = crop.with_margin(0.1)
+    assert tight.shape[1] == width
+    assert tight.shape[0] == pytest.approx(1.2 * line_height, abs=2)
+    cut = (height - tight.shape[0]) // 2
+    assert np.array_equal(tight, crop.image[cut:cut + tight.shape[0]])
+    assert crop.with_margin(0.4) is crop.image and crop.with_margin(0.6) is crop.image
+    assert crop.rotated_180().with_margin(0.1).shape == tight.shape
+    # a crop without margin (line images, the station's crops) is never cut
+    assert crop_polygon(image, lines[0]['points'], margin=0).with_margin(0.1).shape[0] == round(line_height)
+
+
 def test_mask_keeps_neighbouring_lines_out(strip):
     image, lines = strip
     points = lines[2]['points']  # a line in the middle, with neighbours above and below

@@ -31,6 +31,7 @@ class LineCrop(NamedTuple):
     image: np.ndarray  # uint8 BGR, upright text line
     transform: np.ndarray  # 3x3 float64: crop (x, y, 1) -> image (x, y, w)
     inner: tuple = None  # (x0, x1): where the polygon itself lies in the crop, margins excluded
+    pad: float = 0.0  # pixels of margin added on every side of the polygon's rectangle
 
     def to_image(self, points):
         """Map (N, 2) crop pixel coordinates to (N, 2) image coordinates."""
@@ -43,7 +44,20 @@ class LineCrop(NamedTuple):
         # crop pixel (x, y) of the turned image was (w - x, h - y) before
         turn = np.array([[-1, 0, width], [0, -1, height], [0, 0, 1]], dtype=np.float64)
         inner = (width - self.inner[1], width - self.inner[0]) if self.inner else None
-        return LineCrop(np.ascontiguousarray(self.image[::-1, ::-1]), self.transform @ turn, inner)
+        return LineCrop(np.ascontiguousarray(self.image[::-1, ::-1]), self.transform @ turn, inner, self.pad)
+
+    def with_margin(self, margin):
+        """The crop's image with less margin above and below: `margin` (a
+        fraction of the line's height, as crop_polygon's) where the crop has
+        more; columns are kept, so x positions read in it are the crop's.
+        A recogniser trained on tight line images reads a line squeezed into
+        48 rows by a wide margin with too few CTC frames for its letters."""
+        height = self.image.shape[0]
+        keep = margin * max(height - 2 * self.pad, 1)
+        cut = int(self.pad - keep)
+        if cut <= 0 or height - 2 * cut < 2:
+            return self.image
+        return self.image[cut:height - cut]
 
     def clamp_span(self, x0, x1):
         """The crop span (x0, x1) moved inside the polygon's extent, at least a
@@ -52,6 +66,11 @@ class LineCrop(NamedTuple):
         low, high = self.inner or (0, self.image.shape[1])
         x0 = min(max(x0, low), high - 1)
         return x0, max(min(x1, high), x0 + 1)
+
+
+def image_of(crop):
+    """The pixels of a LineCrop, or `crop` itself if it is an image already."""
+    return crop.image if isinstance(crop, LineCrop) else crop
 
 
 def apply_transform(transform, points):
@@ -128,7 +147,7 @@ def crop_polygon(image, points, mask=True, margin=MARGIN):
         crop = np.ascontiguousarray(np.rot90(crop))
         transform = transform @ np.array([[0, -1, width], [1, 0, 0], [0, 0, 1]], dtype=np.float64)
     inside = apply_transform(np.linalg.inv(transform), points)[:, 0]
-    return LineCrop(crop, transform, (float(inside.min()), float(inside.max())))
+    return LineCrop(crop, transform, (float(inside.min()), float(inside.max())), pad)
 
 
 def _mask_outside(crop, polygon, pad):

@@ -32,6 +32,7 @@ from typing import Dict
 import numpy as np
 
 from .charset import allowed_classes, is_latin
+from .crop import image_of
 from .orthography import COMBINING_E
 from .recognize import TextRecognizer
 
@@ -114,7 +115,8 @@ def spread_sample(crops, count):
     `count` runs of consecutive lines, so that the sample spans the page
     (a block of Antiqua amid Fraktur does not make the whole sample)."""
     bounds = np.linspace(0, len(crops), min(count, len(crops)) + 1).round().astype(int)
-    return [max(range(start, end), key=lambda i: crops[i].shape[1] / max(crops[i].shape[0], 1))
+    shapes = [image_of(crop).shape for crop in crops]
+    return [max(range(start, end), key=lambda i: shapes[i][1] / max(shapes[i][0], 1))
             for start, end in zip(bounds[:-1], bounds[1:])]
 
 
@@ -143,7 +145,8 @@ class ModelChooser:
         return next(FONTS[role] for role, name in self.names.items() if name == model)
 
     def read_page(self, crops):
-        """(LineResults, PageChoice) for a page's line crops (uint8 BGR, upright)."""
+        """(LineResults, PageChoice) for a page's line crops (upright LineCrops
+        or uint8 BGR images): each recogniser reads them with its own margin."""
         if not crops:
             return [], PageChoice(GENERAL, False)
         general = self.recognizers[GENERAL]

@@ -14,6 +14,7 @@ pixel starts to grow) are cut at blank columns, between words where
 possible, into pieces that are read separately and joined again.
 """
 import math
+import os
 import unicodedata
 from dataclasses import dataclass, field
 from typing import List, Tuple
@@ -22,6 +23,7 @@ import cv2
 import numpy as np
 
 from .charset import allowed_classes
+from .crop import LineCrop, image_of
 from .int8 import with_precision
 from .pixels import as_bgr
 from .session import ModelError, load_session, model_metadata
@@ -49,6 +51,18 @@ MAX_WIDTH = 2400
 # a word gap (joined with a space). On the bebel lines, gaps between letters
 # are at most 0.22 and gaps between words at least 0.28 (after a comma).
 WORD_GAP = 0.25
+# Margin above and below a line (fraction of its height) that a recogniser
+# reads best with, where it differs from what the crops carry (crop.MARGIN,
+# 0.4, best for PaddleOCR's own recognisers, trained on padded detector
+# boxes). Our Fraktur model learnt from tight line images (fraktur_lines):
+# at 0.4 a condensed Fraktur line is squeezed into 48 rows with too few CTC
+# frames for its letters, which it drops ("hinte de Huͤte" for "hinter der
+# Hütte"). Line CER of its readings of the default chain's detected lines,
+# margin 0 / 0.05 / 0.1 / 0.2 / 0.4 (tuned on bebel and kant; clauren and
+# laube agreed): bebel 0.92 / 0.82 / 0.80 / 0.76 / 0.79 %, kant 1.65 / 1.65 /
+# 1.51 / 1.69 / 3.06 %, clauren 4.89 / 4.93 / 4.94 / 5.27 / 8.13 %, laube
+# 1.09 % at all. PP-OCRv6_rec_small: bebel 0.87 % at 0.4, 0.88 at 0.1.
+READING_MARGINS = {'PP-OCRv6_rec_small_fraktur': 0.1}
 
 
 @dataclass
@@ -112,7 +126,7 @@ class TextRecognizer:
 
     def __init__(self, model_path, dictionary_path=None, threads=0, device='cpu',
                  batch_size=BATCH_SIZE, max_width=MAX_WIDTH, top_k=3, fixed_width=None,
-                 script='any', whitelist='', blacklist='', precision='float32'):
+                 script='any', whitelist='', blacklist='', precision='float32', margin=None):
         # precision int8: the INT8 graph derived from this float file (int8.py)
         self.session = load_session(with_precision(model_path, precision, 'rec'), threads, device)
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
@@ -144,9 +158,13 @@ class TextRecognizer:
         self.fixed_width = int(fixed_width) if fixed_width else None
         self.max_width = self.fixed_width or int(max_width)
         self.top_k = int(top_k)
+        # LineCrops are read with this margin (None: as cut); plain images as given
+        name = os.path.basename(str(model_path))
+        self.margin = margin if margin is not None else READING_MARGINS.get(name[:-5] if name.endswith('.onnx') else name)
 
     def recognize(self, crops, class_sets=None):
-        """A LineResult for each uint8 BGR line crop (upright text).
+        """A LineResult for each line crop (upright text): a LineCrop (read
+        with this recogniser's margin) or a uint8 BGR / grey image.
 
         With `class_sets` (a list of allowed-class arrays as
         charset.allowed_classes returns them, None for all classes): one such
@@ -155,7 +173,7 @@ class TextRecognizer:
         sets = [self.classes] if class_sets is None else list(class_sets)
         pieces = []  # (crop index, x offset in crop, word gap before it (bool or None), piece image)
         for index, crop in enumerate(crops):
-            crop = as_bgr(crop)
+            crop = as_bgr(self.image_of(crop))
             for offset, gap, piece in self.split(crop):
                 pieces.append((index, offset, gap, piece))
         results = self._read([piece for _, _, _, piece in pieces], sets)
@@ -166,6 +184,12 @@ class TextRecognizer:
                 _append(lines[index], result[k], offset, gap)
             readings.append([finish_line(line) for line in lines])
         return readings[0] if class_sets is None else readings
+
+    def image_of(self, crop):
+        """The pixels this recogniser reads of `crop` (LineCrop or image)."""
+        if self.margin is None or not isinstance(crop, LineCrop):
+            return image_of(crop)
+        return crop.with_margin(self.margin)
 
     def split(self, crop):
         """[(x offset, word gap before the piece or None, piece)]: the crop cut at

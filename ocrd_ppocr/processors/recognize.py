@@ -196,13 +196,13 @@ class RecognizeProcessor(PpocrProcessor):
         higher confidence wins. With model=auto each line is read by the
         better recogniser (returns the page's PageChoice, else None)."""
         crops = [job[1] for job in jobs]
-        results, choice = self.recognize([crop.image for crop in crops])
+        results, choice = self.recognize(crops)
         unsure = [i for i, result in enumerate(results) if result.confidence < UPSIDE_DOWN_MAX_CONFIDENCE]
         if self.orientation is not None and unsure:
             turned, angles = self.orientation.upright([crops[i] for i in unsure],
                                                       self.parameter['orientation_threshold'])
             flagged = [(i, crop) for i, crop, angle in zip(unsure, turned, angles) if angle == 180]
-            second, _ = self.recognize([crop.image for _, crop in flagged], choice)
+            second, _ = self.recognize([crop for _, crop in flagged], choice)
             for (i, crop), result in zip(flagged, second):
                 if result.confidence > results[i].confidence:
                     crops[i], results[i] = crop, result
@@ -216,15 +216,16 @@ class RecognizeProcessor(PpocrProcessor):
             job[1], job[3] = crop, result
         return choice
 
-    def recognize(self, images, choice=None):
-        """(LineResults, PageChoice or None) for line images: one model, or
-        with model=auto the better per line (a page's second reading, of
-        turned lines, by the `choice` made for its first)."""
+    def recognize(self, crops, choice=None):
+        """(LineResults, PageChoice or None) for LineCrops (each model reads
+        them with its own margin): one model, or with model=auto the better
+        per line (a page's second reading, of turned lines, by the `choice`
+        made for its first)."""
         if self.chooser is None:
-            return self.recognizer.recognize(images), None
+            return self.recognizer.recognize(crops), None
         if choice is None:
-            return self.chooser.read_page(images)
-        return self.chooser.read_lines(images, choice), choice
+            return self.chooser.read_page(crops)
+        return self.chooser.read_lines(crops, choice), choice
 
     def record_choice(self, pcgts, page_id, jobs, choice):
         """model=auto: one log line for the page; the models and how many
