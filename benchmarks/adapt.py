@@ -60,11 +60,16 @@ WORK_BASE = 'PP-OCRv6_rec_small'  # a base model far from the works (see above)
 
 def book_lines(mets, grp):
     """[(crop, text)] of every GT line of a workspace, cut as
-    ocrd-ppocr-recognize and ocrd-ppocr-train cut them (the one image path:
-    AlternativeImages the GT names but does not ship are passed over)."""
+    ocrd-ppocr-recognize and ocrd-ppocr-train cut them for BASE (the one
+    image path: AlternativeImages the GT names but does not ship are passed
+    over; BASE's reading margin, 0.1 line heights: tight line images, as
+    fraktur_lines and the books that judge the protocol come)."""
+    from ocrd_ppocr.engine.recognize import reading_margin
     from ocrd_ppocr.training.data import lines_from_workspace
 
-    lines, _ = lines_from_workspace(mets, grp)
+    from .models import model_file
+
+    lines, _ = lines_from_workspace(mets, grp, margin=reading_margin(str(model_file(BASE))))
     return [(line.image, line.text) for line in lines]
 
 

@@ -36,9 +36,10 @@ def _characters(model):
     return next((p.value for p in model.metadata_props if p.key == 'character'), None)
 
 
-def model_with(base, changed, characters):
+def model_with(base, changed, characters, metadata=None):
     """`base` (ModelProto, changed in place and returned) with the `changed`
-    tensors (shapes may differ: a grown head) and `characters` as metadata."""
+    tensors (shapes may differ: a grown head), `characters` as metadata and
+    the other `metadata` ({key: text}) given."""
     for init in base.graph.initializer:
         if init.name in changed:
             init.CopyFrom(numpy_helper.from_array(changed[init.name].astype(np.float32), init.name))
@@ -47,10 +48,11 @@ def model_with(base, changed, characters):
             tensor = node.attribute[0].t
             tensor.CopyFrom(numpy_helper.from_array(changed[node.output[0]].astype(np.float32), tensor.name))
     props = {p.key: p for p in base.metadata_props}
-    if 'character' in props:
-        props['character'].value = characters
-    else:
-        base.metadata_props.add(key='character', value=characters)
+    for key, value in {'character': characters, **(metadata or {})}.items():
+        if key in props:
+            props[key].value = value
+        else:
+            base.metadata_props.add(key=key, value=value)
     for output in base.graph.output:  # the head may have grown
         dims = output.type.tensor_type.shape.dim
         if len(dims) == 3:

@@ -148,6 +148,31 @@ def test_page_workspace_as_ground_truth(tmp_path):
     assert (tmp_path / 'out' / 'kant_tiny.onnx').is_file()
 
 
+def test_workspace_lines_are_cut_as_the_base_model_reads_them(tmp_path):
+    """The Fraktur model reads line crops with a 0.1 margin (engine.recognize
+    READING_MARGINS): trained on it, workspace lines are cut so, and the
+    trained model records that margin, so that recognition reads with it too."""
+    import onnx
+
+    from ocrd_ppocr.engine.recognize import MARGIN_KEY, TextRecognizer
+    directory = make_workspace(tmp_path / 'kant', KANT)
+    as_cut, _ = load_ground_truth([directory / 'mets.xml'], 'OCR-D-GT-SEG', split_by='page', log=lambda *a: None)
+    tight, _ = load_ground_truth([directory / 'mets.xml'], 'OCR-D-GT-SEG', split_by='page', log=lambda *a: None,
+                                 margin=0.1)
+    assert [line.text for line in tight] == [line.text for line in as_cut]
+    # 1 + 2 * 0.1 line heights instead of 1 + 2 * 0.4, the same columns
+    for small, large in zip(tight, as_cut):
+        assert small.image.shape[1] == large.image.shape[1]
+        assert abs(small.image.shape[0] / large.image.shape[0] - 1.2 / 1.8) < 0.05
+    run(['ocrd-ppocr-train', str(directory), '--file-grp', 'OCR-D-GT-SEG', '--split-by', 'page',
+         '--val-fraction', '0.5', '-m', 'PP-OCRv6_rec_small_fraktur', '-o', 'kant_frak', '--install-dir',
+         str(tmp_path / 'out'), '--epochs', '1', '--max-steps', '1', '--threads', '2'], cwd=tmp_path)
+    trained = tmp_path / 'out' / 'kant_frak.onnx'
+    metadata = {p.key: p.value for p in onnx.load(str(trained), load_external_data=False).metadata_props}
+    assert float(metadata[MARGIN_KEY]) == 0.1
+    assert TextRecognizer(str(trained)).margin == 0.1
+
+
 def _error(args, cwd):
     result = run(args, cwd=cwd, check=False)
     assert result.returncode != 0

@@ -63,6 +63,8 @@ WORD_GAP = 0.25
 # 1.51 / 1.69 / 3.06 %, clauren 4.89 / 4.93 / 4.94 / 5.27 / 8.13 %, laube
 # 1.09 % at all. PP-OCRv6_rec_small: bebel 0.87 % at 0.4, 0.88 at 0.1.
 READING_MARGINS = {'PP-OCRv6_rec_small_fraktur': 0.1}
+# Models trained here record theirs (that of their base) in this metadata key.
+MARGIN_KEY = 'reading_margin'
 
 
 @dataclass
@@ -98,6 +100,18 @@ def _classes(session):
         return count
     dummy = np.zeros((1, 3, HEIGHT, MIN_WIDTH), dtype=np.float32)
     return session.run(None, {session.get_inputs()[0].name: dummy})[0].shape[2]
+
+
+def reading_margin(model_path, session=None):
+    """The margin (fraction of the line height) the recogniser at
+    `model_path` reads line crops with: its `reading_margin` metadata (models
+    trained here), else READING_MARGINS by its name; None: as the crops are cut."""
+    session = session or load_session(model_path)
+    recorded = model_metadata(session).get(MARGIN_KEY)
+    if recorded:
+        return float(recorded)
+    name = os.path.basename(str(model_path))
+    return READING_MARGINS.get(name[:-5] if name.endswith('.onnx') else name)
 
 
 def input_width(height, width):
@@ -159,8 +173,7 @@ class TextRecognizer:
         self.max_width = self.fixed_width or int(max_width)
         self.top_k = int(top_k)
         # LineCrops are read with this margin (None: as cut); plain images as given
-        name = os.path.basename(str(model_path))
-        self.margin = margin if margin is not None else READING_MARGINS.get(name[:-5] if name.endswith('.onnx') else name)
+        self.margin = margin if margin is not None else reading_margin(model_path, self.session)
 
     def recognize(self, crops, class_sets=None):
         """A LineResult for each line crop (upright text): a LineCrop (read

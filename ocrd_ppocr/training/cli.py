@@ -149,6 +149,7 @@ def run(ground_truth, name, base, dictionary, file_grp, val_paths, val_fraction,
                                    '(or make train-deps)') from None
 
     from ..engine.ensemble import SUFFIX as ENSEMBLE
+    from ..engine.recognize import reading_margin
     from .augment import parse_kinds
     from .data import load_ground_truth, split_by_group
     from .defaults import choose
@@ -169,10 +170,12 @@ def run(ground_truth, name, base, dictionary, file_grp, val_paths, val_fraction,
     dictionary = dictionary or dictionary_beside(base_path)
     split_by = split_by or 'work'
     log = click.echo
-    lines, skipped = load_ground_truth(ground_truth, file_grp, split_by, log)
+    # workspace lines are cut as the base model reads them, which the trained model inherits
+    margin = reading_margin(base_path)
+    lines, skipped = load_ground_truth(ground_truth, file_grp, split_by, log, margin)
     val_lines = None
     if val_paths:
-        val_lines, val_skipped = load_ground_truth(val_paths, file_grp, split_by, log)
+        val_lines, val_skipped = load_ground_truth(val_paths, file_grp, split_by, log, margin)
         skipped += val_skipped
     for source, reason in skipped[:20]:
         log(f'skipped {source}: {reason}')
@@ -192,7 +195,8 @@ def run(ground_truth, name, base, dictionary, file_grp, val_paths, val_fraction,
                            trainable=chosen['trainable'], augment=parse_kinds(chosen['augment']),
                            augment_probability=augment_probability, patience=chosen['patience'], seed=seed,
                            threads=threads, device=device, max_steps=max_steps,
-                           stop_after_epoch=stop_after_epoch, class_sample=chosen['class_sample'])
+                           stop_after_epoch=stop_after_epoch, class_sample=chosen['class_sample'],
+                           reading_margin=margin)
     own_work_dir = not work_dir
     work_dir = Path(work_dir) if work_dir else default_work_dir(name, out_dir)
     log(f'checkpoints in {work_dir} (continue an interrupted run with --resume {work_dir / "checkpoint.pt"})')

@@ -45,16 +45,17 @@ def normalise(text):
     return line_end_hyphen_text(unicodedata.normalize('NFC', ' '.join((text or '').split())))
 
 
-def load_ground_truth(paths, file_grp='OCR-D-GT-SEG-LINE', split_by='work', log=print):
+def load_ground_truth(paths, file_grp='OCR-D-GT-SEG-LINE', split_by='work', log=print, margin=None):
     """Lines of every folder or METS file in `paths`; (lines, skipped) where
-    skipped lists (source, reason)."""
+    skipped lists (source, reason). Workspace lines are cut with `margin`
+    (lines_from_workspace); line images in folders are taken as they are."""
     lines, skipped = [], []
     for path in paths:
         path = Path(path)
         if path.is_dir() and (path / 'mets.xml').is_file() and not any(path.rglob('*.gt.txt')):
             path = path / 'mets.xml'
         if path.is_file() and path.suffix == '.xml':
-            found, lost = lines_from_workspace(path, file_grp, split_by)
+            found, lost = lines_from_workspace(path, file_grp, split_by, margin=margin)
         elif path.is_dir():
             found, lost = lines_from_folder(path)
         else:
@@ -114,12 +115,13 @@ def default_feature_filter():
     return tool['tools']['ocrd-ppocr-recognize']['parameters']['feature_filter']['default']
 
 
-def lines_from_workspace(mets, file_grp, split_by='work', feature_filter=None):
+def lines_from_workspace(mets, file_grp, split_by='work', feature_filter=None, margin=None):
     """TextLines with text of one METS workspace's PAGE fileGrp, cut by the
     path ocrd-ppocr-recognize reads them through (processors.images:
     AlternativeImages at page, region and line level chosen with its
     feature_filter, missing files passed over, the dewarp grid, the same
-    crop)."""
+    crop; with `margin`, as a recogniser with that reading margin sees it:
+    LineCrop.with_margin)."""
     import logging
 
     from ocrd import Resolver
@@ -161,7 +163,8 @@ def lines_from_workspace(mets, file_grp, split_by='work', feature_filter=None):
             if not text:
                 skipped.append((source, 'empty text'))
                 continue
-            lines.append(Line(item.crop.image, text, group, source))
+            image = item.crop.image if margin is None else item.crop.with_margin(margin)
+            lines.append(Line(image, text, group, source))
     return lines, skipped
 
 

@@ -186,14 +186,15 @@ class SplitRecognizer:
                     return nodes[i].input[1], bias[0]
         raise UnsupportedGraph('no linear CTC head (MatMul + Add) found at the end of the graph')
 
-    def export(self, characters, rounding=None):
+    def export(self, characters, rounding=None, metadata=None):
         """The base ONNX model with the trained tensors written back (cast
-        through `rounding`, e.g. np.float16, if given) and `characters` as its
-        `character` metadata; class count follows the head."""
+        through `rounding`, e.g. np.float16, if given), `characters` as its
+        `character` metadata and the other `metadata` given; class count
+        follows the head."""
         trained = {name: p.detach().cpu().numpy() for name, p in self.tail.named_onnx_parameters().items()}
         if rounding is not None:
             trained = {name: value.astype(rounding).astype(np.float32) for name, value in trained.items()}
-        return model_with(copy.deepcopy(self.model), trained, '\n'.join(characters))
+        return model_with(copy.deepcopy(self.model), trained, '\n'.join(characters), metadata)
 
 
 # -- operators ---------------------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..engine.recognize import MAX_WIDTH, MIN_WIDTH, TextRecognizer, input_width, line_blob
+from ..engine.recognize import MARGIN_KEY, MAX_WIDTH, MIN_WIDTH, TextRecognizer, input_width, line_blob
 from .augment import KINDS, Augmenter
 from ..cer import cer as text_cer
 from .data import normalise
@@ -47,6 +47,9 @@ class TrainOptions:
     # base model confuses with them, and of this many other classes drawn at each step (0: all classes)
     class_sample: int = 0
     checkpoint: bool = True  # save the state after every epoch (for --resume)
+    # the margin (fraction of the line height) workspace lines were cut with: the base model's
+    # (engine.recognize.reading_margin), recorded in the exported model; None: the crops' own
+    reading_margin: float = None
 
 
 @dataclass
@@ -363,8 +366,12 @@ class Trainer:
 
     def export(self):
         """The trained model as ONNX (weights rounded to float16, as the
-        shipped weight patches store them), dictionary in its metadata."""
-        return self.net.export(self.dictionary, rounding=np.float16)
+        shipped weight patches store them), dictionary in its metadata, and
+        the margin its lines were cut with (that of its base model, which
+        recognition then reads with too)."""
+        margin = self.options.reading_margin
+        metadata = None if margin is None else {MARGIN_KEY: repr(float(margin))}
+        return self.net.export(self.dictionary, rounding=np.float16, metadata=metadata)
 
     @torch.no_grad()
     def compare_export(self, onnx_path, lines):
