@@ -43,6 +43,18 @@ def test_a_mark_no_other_reading_confirms_goes_where_the_model_saw_the_bare_lett
     assert drop_stray_marks([umlaut])[0].text == 'ü'
 
 
+def test_small_e_above_a_letter_that_takes_none_goes():
+    """Fraktur's small e above marks an umlaut of a, o, u only (kant 0020:
+    the Fraktur model read "als dͤie"); aͤ, oͤ, Uͤ stay, however unsure."""
+    misread = line(('d\u0364', 0.62, [('d\u0364', 0.62), ('o\u0364', 0.2)]), ('i', 0.99, None), ('e', 0.99, None))
+    result = drop_stray_marks([misread])[0]
+    assert result.text == 'die'
+    assert (result.chars[0].char, result.chars[0].x0, result.chars[0].x1) == ('d', 0, 1)
+    assert result.chars[0].alternatives == [('d', 0.62), ('o\u0364', 0.2)]
+    kept = line(('a\u0364', 0.5, None), ('o\u0364', 0.5, None), ('U\u0364', 0.5, None))
+    assert drop_stray_marks([kept])[0].text == 'a\u0364o\u0364U\u0364'
+
+
 def test_a_real_stray_accent_is_dropped_by_default(tmp_path):
     """PP-OCRv6_rec_small reads 'giebt es' of bebel 0146's line l37 as
     'giebt ès'; by default the folder (one page) does not confirm the è."""
