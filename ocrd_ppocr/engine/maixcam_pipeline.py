@@ -289,8 +289,8 @@ class StationRecognizer:
         self.labels = self.reader.labels
 
     def recognize(self, crops):
-        """A LineResult for each uint8 BGR (or grey) line crop."""
-        return [self.read_line(as_bgr(crop)) for crop in crops]
+        """A LineResult for each line crop (LineCrop, or uint8 BGR or grey image)."""
+        return [self.read_line(as_bgr(self.reader.image_of(crop))) for crop in crops]
 
     def read_line(self, crop):
         pieces, resized_width = rec_pieces(crop, self.settings)
