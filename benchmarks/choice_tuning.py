@@ -60,9 +60,9 @@ def read_set(name, data, out, env):
         polys = [np.array([[int(v) for v in xy.split(',')] for xy in line.get_Coords().points.split()])
                  for region in page.get_AllRegions(classes=['Text'], order='reading-order')
                  for line in region.get_TextLine()]
-        crops = [crop_polygon(image, poly).image for poly in polys]
+        crops = [crop_polygon(image, poly) for poly in polys]  # each recogniser reads them with its margin
         as_any, as_latin = general.recognize(crops, [None, latin])
-        pages.append({'polys': polys, 'widths': [c.shape[1] * 48 / max(c.shape[0], 1) for c in crops],
+        pages.append({'polys': polys, 'widths': [c.image.shape[1] * 48 / max(c.image.shape[0], 1) for c in crops],
                       'readings': {'any': as_any, 'latin': as_latin, 'fraktur': fraktur.recognize(crops)},
                       'gt': gts[page_id], 'page_id': page_id})
     return pages
@@ -127,8 +127,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = Path(args.results).resolve() / (time.strftime('%Y%m%d-%H%M%S') + '-choice-tuning')
     env = dict(os.environ)
-    module = dict(sample=mc.SAMPLE, recheck_below=mc.RECHECK_BELOW, margin=mc.MARGIN)
+    module = dict(sample=mc.SAMPLE, recheck_below=mc.RECHECK_BELOW, margin=mc.MARGIN, trust=mc.TRUST)
     variants = [('module', module),
+                ('Fraktur trusted from 0.7', {**module, 'trust': {**mc.TRUST, 'fraktur': 0.7}}),
+                ('Fraktur trusted from 0.8', {**module, 'trust': {**mc.TRUST, 'fraktur': 0.8}}),
+                ('Fraktur trusted from 0.9', {**module, 'trust': {**mc.TRUST, 'fraktur': 0.9}}),
                 ('margin 0 on Fraktur pages', {**module, 'margin': {**mc.MARGIN, 'fraktur': 0.0}}),
                 ('re-read below 0.9 on Fraktur pages', {**module, 'recheck_below': {**mc.RECHECK_BELOW,
                                                                                     'fraktur': 0.9}}),

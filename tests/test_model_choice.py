@@ -210,3 +210,20 @@ def test_engine_reads_a_latin_page_number_without_ideographs():
     assert choice.latin and choice.primary == 'general'
     assert lines[0].text.endswith('170 —') and all(is_latin(line.text) for line in lines)
     assert all(line.model in (GENERAL, FRAKTUR) for line in lines)
+
+
+def test_an_unsure_fraktur_reading_does_not_replace_the_antiqua_one():
+    """On an Antiqua page the Fraktur model's reading of a line wins only if
+    it is not itself unsure (TRUST): a rule on a magazine page read as
+    'anſnnvsnnane' (0.62) by it and '2' (0.5) by the general model keeps the
+    latter; a confident Fraktur reading still wins, and on a Fraktur page a
+    clearly more confident general reading does."""
+    from ocrd_ppocr.engine.model_choice import TRUST
+    from ocrd_ppocr.engine.recognize import LineResult
+    chooser = ModelChooser(None, None, {'general': GENERAL, 'fraktur': FRAKTUR})
+    assert TRUST['fraktur'] == 0.8
+    assert chooser._better(LineResult('2', 0.5), LineResult('anſnnvsnnane', 0.62), 'general').text == '2'
+    won = chooser._better(LineResult('Sraktur', 0.7), LineResult('Fraktur', 0.9), 'general')
+    assert (won.text, won.model) == ('Fraktur', FRAKTUR)
+    won = chooser._better(LineResult('Ⱥntiqua', 0.5), LineResult('Antiqua', 0.99), 'fraktur')
+    assert (won.text, won.model) == ('Antiqua', GENERAL)

@@ -67,6 +67,14 @@ FONTS = {GENERAL: 'Antiqua', FRAKTUR: 'Fraktur'}  # what each role reads best, a
 SAMPLE = 3
 RECHECK_BELOW = {GENERAL: 0.95, FRAKTUR: 0.8}
 MARGIN = {GENERAL: 0.0, FRAKTUR: 0.1}
+# The other model's reading replaces the primary's only if at least this
+# confident itself (by the model that read it): on an Antiqua page a Fraktur
+# reading below the Fraktur model's own unsure bound (RECHECK_BELOW) is noise
+# read as text by both (a rule on a magazine page of tesseract_testing, the
+# Fraktur model's 'anſnnvsnnane' at 0.62). Replayed with the reading margins
+# of 2026-12-07 (benchmarks/choice_tuning.py): oldbooks_en 2.71 -> 2.69 %
+# at 0.7, 0.8 and 0.9 alike, bebel, kant, clauren, laube unchanged.
+TRUST = {GENERAL: 0.0, FRAKTUR: 0.8}
 # A page is Fraktur when the Fraktur model's reading of its sample has at
 # least 2 long s or small e, and at least 1 per 100 letters (16 of the 19
 # Fraktur pages of kant, clauren and laube; none of the 14 Antiqua pages of
@@ -134,11 +142,12 @@ class ModelChooser:
     general model's own set is kept: the user restricted it already)."""
 
     def __init__(self, general, fraktur, names, latin_classes=None, sample=SAMPLE,
-                 recheck_below=RECHECK_BELOW, margin=MARGIN):
+                 recheck_below=RECHECK_BELOW, margin=MARGIN, trust=TRUST):
         self.recognizers = {GENERAL: general, FRAKTUR: fraktur}
         self.names = dict(names)
         self.latin_classes = latin_classes
         self.sample, self.recheck_below, self.margin = sample, dict(recheck_below), dict(margin)
+        self.trust = dict(trust)
 
     def font_of(self, model):
         """The typeface ('Antiqua', 'Fraktur') read by the model named `model`."""
@@ -199,7 +208,9 @@ class ModelChooser:
         must beat the primary's by its margin."""
         primary_line = replace(primary_line, model=self.names[primary])
         other_line = replace(other_line, model=self.names[_other(primary)])
-        return other_line if other_line.confidence > primary_line.confidence + self.margin[primary] else primary_line
+        trusted = other_line.confidence >= self.trust[_other(primary)]
+        return other_line if trusted and other_line.confidence > primary_line.confidence + self.margin[primary] \
+            else primary_line
 
 
 def _other(role):
