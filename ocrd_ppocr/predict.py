@@ -86,6 +86,8 @@ def line_images(paths):
               help="as ocrd-ppocr-recognize's `quotes`")
 @click.option('--punctuation', type=click.Choice(['tight', 'as-read']), default='tight', show_default=True,
               help="as ocrd-ppocr-recognize's `punctuation`")
+@click.option('--fraktur-ij', type=click.Choice(['I', 'as-read']), default='I', show_default=True,
+              help="as ocrd-ppocr-recognize's `fraktur_ij`")
 @click.option('--accents', type=click.Choice(['page', 'as-read']), default='page', show_default=True,
               help="as ocrd-ppocr-recognize's `accents` (the lines of one folder, up to a batch, count as a page)")
 @click.option('--batch-size', default=1, show_default=True, help="as ocrd-ppocr-recognize's `batch_size`")
@@ -94,7 +96,7 @@ def line_images(paths):
 @click.option('--precision', type=click.Choice(PRECISIONS), default='float32', show_default=True,
               help="as ocrd-ppocr-recognize's `precision`")
 def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blacklist, orthography, hyphen, quotes,
-         punctuation, accents, batch_size, threads, device, precision):
+         punctuation, fraktur_ij, accents, batch_size, threads, device, precision):
     """Recognise the line images in PATHS (files, or folders searched
     recursively) and write `<stem>.pred.txt` beside each (or below
     --output-dir). Where a `<stem>.gt.txt` lies beside an image, the CER of
@@ -129,7 +131,7 @@ def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blac
         if accents == 'page':
             results, readings = drop_stray_marks(results), [drop_stray_marks(reading) for reading in readings]
         for number, (((path, relative, root), _), result) in enumerate(zip(batch, results)):
-            text = ' '.join(text_options(result, hyphen, orthography, quotes, punctuation).text.split())
+            text = ' '.join(text_options(result, hyphen, orthography, quotes, punctuation, fraktur_ij).text.split())
             target = Path(output_dir) / relative if output_dir else root / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             Path(f'{target}.pred.txt').write_text(text + '\n', encoding='utf-8')
@@ -139,7 +141,7 @@ def main(paths, model, dictionary, output_dir, script, char_whitelist, char_blac
                 pairs.append((truth, text))
                 for member, reading in enumerate(readings):  # each voter's own reading, for comparison
                     member_pairs.setdefault(member, []).append(
-                        (truth, text_options(reading[number], hyphen, orthography, quotes, punctuation).text))
+                        (truth, text_options(reading[number], hyphen, orthography, quotes, punctuation, fraktur_ij).text))
     for path in unreadable:
         click.echo(f'{path}: not a readable image, skipped', err=True)
     seconds = time.time() - started

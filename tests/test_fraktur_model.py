@@ -156,3 +156,17 @@ def test_fraktur_model_reads_line_crops_with_its_own_margin():
     assert cer([(truth, padded)]) > 0.1, padded  # 'planze, wel ſteſichzletzt an dene ...'
     # the general model keeps the margin it was tuned with (crop.MARGIN)
     assert TextRecognizer(model_path('PP-OCRv6_rec_small.onnx', 'ocrd-ppocr-recognize')).margin is None
+
+
+def test_fraktur_capital_before_a_consonant_is_written_i_as_the_gt_does():
+    """kant 0020's GT writes "Ich antworte"; the Fraktur model, trained on GT
+    that writes the Fraktur I/J as J, reads "Jch": fraktur_ij I (the default)
+    writes it I, as-read keeps J."""
+    from ocrd_ppocr.engine.orthography import text_options
+    from ocrd_ppocr.engine.recognize import TextRecognizer
+    reader = TextRecognizer(model_path(NAME, 'ocrd-ppocr-recognize'))
+    crop, truth = _kant_line(KANT[1], 'tl_28')
+    assert 'Ich antworte' in truth
+    reading = reader.recognize([crop])[0]
+    assert 'Jch antworte' in text_options(reading, fraktur_ij='as-read').text
+    assert 'Ich antworte' in text_options(reading).text

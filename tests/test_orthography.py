@@ -170,3 +170,17 @@ def test_punctuation_tight_and_as_read_on_a_real_line(tmp_path):
                                                    str(tmp_path)])
         assert result.exit_code == 0, result.output
         assert (tmp_path / 'l34.pred.txt').read_text(encoding='utf-8').strip().endswith(expected)
+
+
+def test_capital_j_before_a_consonant_is_written_i():
+    from ocrd_ppocr.engine.orthography import capital_i
+    from ocrd_ppocr.engine.recognize import CharResult, LineResult
+
+    def line(text):
+        return LineResult(text, 0.9, [CharResult(c, 0.9, i, i + 1, [(c, 0.9), ('I' if c == 'J' else c, 0.05)])
+                                      for i, c in enumerate(text)])
+    assert capital_i(line('Jch ſage: Jhr, „Jn Jtalien“')).text == 'Ich ſage: Ihr, „In Italien“'
+    # a J before a vowel is a J; inside a word, or lower case, nothing changes
+    assert capital_i(line('Ja, Jahr, Juni, jetzt, BJrn')).text == 'Ja, Jahr, Juni, jetzt, BJrn'
+    changed = capital_i(line('Jch')).chars[0]
+    assert (changed.char, changed.alternatives) == ('I', [('I', 0.9)])

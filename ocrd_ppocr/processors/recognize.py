@@ -210,7 +210,7 @@ class RecognizeProcessor(PpocrProcessor):
             # only Glyphs write alternatives: trim to top_k there, nowhere else (no copy of every character)
             glyphs = self.parameter['textequiv_level'] == 'glyph'
             results = drop_stray_marks(results, self.top_k if glyphs else None)
-        options = [self.parameter[name] for name in ('hyphen', 'orthography', 'quotes', 'punctuation')]
+        options = [self.parameter[name] for name in ('hyphen', 'orthography', 'quotes', 'punctuation', 'fraktur_ij')]
         results = [text_options(result, *options) for result in results]
         for job, crop, result in zip(jobs, crops, results):
             job[1], job[3] = crop, result
