@@ -182,5 +182,8 @@ def test_capital_j_before_a_consonant_is_written_i():
     assert capital_i(line('Jch ſage: Jhr, „Jn Jtalien“')).text == 'Ich ſage: Ihr, „In Italien“'
     # a J before a vowel is a J; inside a word, or lower case, nothing changes
     assert capital_i(line('Ja, Jahr, Juni, jetzt, BJrn')).text == 'Ja, Jahr, Juni, jetzt, BJrn'
+    # English's one J before a consonant: Jr. (oldbooks_en); a German word with Jr- is still I
+    assert capital_i(line('Jonathan, Jr., about Jrrthum')).text == 'Jonathan, Jr., about Irrthum'
+    assert capital_i(line('Jr')).text == 'Jr'
     changed = capital_i(line('Jch')).chars[0]
     assert (changed.char, changed.alternatives) == ('I', [('I', 0.9)])

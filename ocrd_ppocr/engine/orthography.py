@@ -257,16 +257,22 @@ def _merged_as(alternatives, olds, new):
 # for the vowel, before a consonant (clauren "Ihr", "Ich" 18 times, laube 2,
 # kant 2; J before a consonant never); the fraktur_lines GT our Fraktur model
 # learnt from mostly J (252 J against 36 I before a consonant), so the model
-# writes "Jch", "Jhr". A J before a consonant is never a J in German or Latin.
+# writes "Jch", "Jhr". A J before a consonant is never a J in German or Latin;
+# English has one such word, the abbreviation Jr. (Junior: oldbooks_en's
+# "Jonathan, Jr."), which stays.
 CONSONANTS = frozenset('bcdfghjklmnpqrstvwxzſß')
 
 
 def capital_i(line):
     """A copy of the LineResult `line` with each word-initial capital J
-    before a consonant written I ("Jch" -> "Ich")."""
+    before a consonant written I ("Jch" -> "Ich"), but for the word Jr."""
     chars = line.chars
+
+    def junior(index):  # "Jr" as a word of its own
+        return chars[index + 1].char == 'r' and (index + 2 == len(chars) or not chars[index + 2].char[:1].isalpha())
     places = [index for index in range(len(chars) - 1) if chars[index].char == 'J'
-              and chars[index + 1].char[:1] in CONSONANTS and (index == 0 or not chars[index - 1].char[-1:].isalpha())]
+              and chars[index + 1].char[:1] in CONSONANTS and (index == 0 or not chars[index - 1].char[-1:].isalpha())
+              and not junior(index)]
     if not places:
         return line
     chars = list(chars)
