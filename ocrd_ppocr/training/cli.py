@@ -195,8 +195,7 @@ def run(ground_truth, name, base, dictionary, file_grp, val_paths, val_fraction,
                            trainable=chosen['trainable'], augment=parse_kinds(chosen['augment']),
                            augment_probability=augment_probability, patience=chosen['patience'], seed=seed,
                            threads=threads, device=device, max_steps=max_steps,
-                           stop_after_epoch=stop_after_epoch, class_sample=chosen['class_sample'],
-                           reading_margin=margin)
+                           stop_after_epoch=stop_after_epoch, class_sample=chosen['class_sample'])
     own_work_dir = not work_dir
     work_dir = Path(work_dir) if work_dir else default_work_dir(name, out_dir)
     log(f'checkpoints in {work_dir} (continue an interrupted run with --resume {work_dir / "checkpoint.pt"})')

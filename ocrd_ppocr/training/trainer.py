@@ -47,9 +47,6 @@ class TrainOptions:
     # base model confuses with them, and of this many other classes drawn at each step (0: all classes)
     class_sample: int = 0
     checkpoint: bool = True  # save the state after every epoch (for --resume)
-    # the margin (fraction of the line height) workspace lines were cut with: the base model's
-    # (engine.recognize.reading_margin), recorded in the exported model; None: the crops' own
-    reading_margin: float = None
 
 
 @dataclass
@@ -140,6 +137,9 @@ class Trainer:
         if options.threads:
             torch.set_num_threads(options.threads)
         base = TextRecognizer(base_model, dictionary, threads=options.threads, top_k=3)
+        # the margin the base reads line crops with (and ocrd-ppocr-train cut workspace lines with):
+        # the trained model records it, so that recognition reads it alike
+        self.reading_margin = base.margin
         labels = base.labels
         self.base_dictionary = labels[1:-1]
         self.net = SplitRecognizer(base_model, options.trainable, threads=options.threads)
@@ -369,7 +369,7 @@ class Trainer:
         shipped weight patches store them), dictionary in its metadata, and
         the margin its lines were cut with (that of its base model, which
         recognition then reads with too)."""
-        margin = self.options.reading_margin
+        margin = self.reading_margin
         metadata = None if margin is None else {MARGIN_KEY: repr(float(margin))}
         return self.net.export(self.dictionary, rounding=np.float16, metadata=metadata)
 
